@@ -1,0 +1,301 @@
+"""Checkpoint I/O: safetensors weights + a JSON sidecar; loading never unpickles.
+
+A checkpoint ``<name>`` is two files side by side:
+
+- ``<name>.safetensors``: the ``MPMNetwork`` state dict, float32.
+- ``<name>.json``: ``format_version``, ``architecture`` (``NetworkConfig.to_dict()``), ``layout`` ("h36m17"),
+  ``joint_names``, ``normalisation``, ``window``, ``weights_sha256`` and whatever the trainer adds (training recipe,
+  data manifest, validation metrics).
+
+Both are written atomically. Loading checks everything and raises ``PoseDataError`` naming the file and the problem
+(missing file, bad JSON, wrong format version, corrupt weights, missing / unexpected keys, shape mismatches).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+from torch import Tensor
+
+from mpm_core.atomic import atomic_write, atomic_write_bytes
+from mpm_core.errors import PoseDataError
+from mpm_core.model.network import MPMNetwork, NetworkConfig
+from mpm_core.skeleton import H36M_JOINTS
+
+#: Version of the sidecar layout; bump on any incompatible change.
+FORMAT_VERSION = 1
+WEIGHTS_SUFFIX = ".safetensors"
+SIDECAR_SUFFIX = ".json"
+LAYOUT = "h36m17"
+NORMALISATION = {"screen": "videopose3d", "output_3d": "root-relative metres camera frame"}
+#: Keys the sidecar always has; ``meta`` may repeat them only with the same value.
+RESERVED_KEYS = ("format_version", "architecture", "layout", "joint_names", "normalisation", "window", "weights_sha256")
+#: The shipped model, relative to the repository root.
+DEFAULT_MODEL_RELPATH = Path("resources") / "models" / "mpm_h36m17.safetensors"
+#: How many key names an error message lists before "...".
+_LIST_LIMIT = 6
+
+
+def default_model_path() -> Path:
+    """The shipped model: ``resources/models/mpm_h36m17.safetensors`` at the repository root."""
+    return Path(__file__).resolve().parents[2] / DEFAULT_MODEL_RELPATH
+
+
+def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """``(weights, sidecar)`` paths for a ``.safetensors`` path, a ``.json`` path or the stem."""
+    p = Path(path)
+    if p.suffix in (WEIGHTS_SUFFIX, SIDECAR_SUFFIX):
+        p = p.with_suffix("")
+    return p.with_name(p.name + WEIGHTS_SUFFIX), p.with_name(p.name + SIDECAR_SUFFIX)
+
+
+def _json_default(value: object) -> object:
+    # Trainers hand over numpy scalars/arrays and Paths in metrics and manifests.
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, Tensor):
+        return value.detach().cpu().tolist()
+    raise TypeError(f"checkpoint meta: {type(value).__name__} is not JSON-serialisable")
+
+
+def save_checkpoint(path: str | os.PathLike, network: MPMNetwork, meta: dict | None = None) -> Path:
+    """Write ``<name>.safetensors`` + ``<name>.json`` atomically; returns the ``.safetensors`` path.
+
+    ``meta``: extra sidecar entries (e.g. ``training`` recipe, ``data`` manifest, ``metrics``); JSON-serialisable
+    (numpy scalars/arrays and paths are converted). It may not contradict the reserved keys (``RESERVED_KEYS``).
+    """
+    weights_path, sidecar_path = checkpoint_paths(path)
+    meta = dict(meta or {})
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in network.state_dict().items()}
+    blob = save_safetensors_bytes(state, metadata={"format": "pt", "mpm_format_version": str(FORMAT_VERSION)})
+    config = network.config
+    sidecar = {
+        "format_version": FORMAT_VERSION,
+        "architecture": config.to_dict(),
+        "layout": LAYOUT,
+        "joint_names": list(H36M_JOINTS),
+        "normalisation": dict(NORMALISATION),
+        "window": config.window,
+        "weights_sha256": hashlib.sha256(blob).hexdigest(),
+    }
+    if config.num_joints != len(H36M_JOINTS):
+        raise ValueError(f"checkpoint: network has {config.num_joints} joints; the layout {LAYOUT} has 17")
+    for key, value in meta.items():
+        if key in sidecar and key != "weights_sha256":
+            if json.loads(json.dumps(value, default=_json_default)) != sidecar[key]:
+                raise ValueError(f"checkpoint meta: {key!r} is reserved and differs from the network's value")
+        elif key == "weights_sha256":
+            raise ValueError("checkpoint meta: 'weights_sha256' is computed on save")
+        else:
+            sidecar[key] = value
+    text = json.dumps(sidecar, indent=2, default=_json_default, allow_nan=False) + "\n"
+    # Weights first: a sidecar never points at weights that are not there yet.
+    atomic_write_bytes(weights_path, blob)
+    with atomic_write(sidecar_path) as f:
+        f.write(text)
+    return weights_path
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: cuda, then mps, then cpu; otherwise the named device (PoseDataError if unknown/unavailable)."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise PoseDataError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps", where="device") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PoseDataError("device cuda requested but CUDA is not available", where="device")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise PoseDataError("device mps requested but MPS is not available", where="device")
+    return dev
+
+
+def _short_list(items: list[str]) -> str:
+    shown = ", ".join(items[:_LIST_LIMIT])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > _LIST_LIMIT else "")
+
+
+def read_sidecar(path: str | os.PathLike) -> dict:
+    """Read and check a checkpoint's JSON sidecar (format version, architecture, layout); PoseDataError if bad."""
+    _, sidecar_path = checkpoint_paths(path)
+    if not sidecar_path.is_file():
+        raise PoseDataError("checkpoint sidecar (.json) not found", sidecar_path)
+    try:
+        text = sidecar_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise PoseDataError(f"not UTF-8 text ({e.reason})", sidecar_path, f"byte {e.start}") from None
+    except OSError as e:
+        raise PoseDataError(f"cannot read: {e.strerror or e}", sidecar_path) from None
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise PoseDataError(f"bad JSON: {e.msg}", sidecar_path, f"line {e.lineno} column {e.colno}") from None
+    if not isinstance(meta, dict):
+        raise PoseDataError(f"top level must be a JSON object, got {type(meta).__name__}", sidecar_path)
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PoseDataError(
+            f"unsupported format_version {version!r}; this version of MPM Studio reads {FORMAT_VERSION}",
+            sidecar_path,
+            "format_version",
+        )
+    if "architecture" not in meta:
+        raise PoseDataError("missing key", sidecar_path, "architecture")
+    try:
+        NetworkConfig.from_dict(meta["architecture"])
+    except (ValueError, TypeError) as e:
+        raise PoseDataError(str(e), sidecar_path, "architecture") from None
+    if meta.get("layout", LAYOUT) != LAYOUT:
+        raise PoseDataError(f"layout {meta['layout']!r} is not supported (expected {LAYOUT})", sidecar_path, "layout")
+    names = meta.get("joint_names")
+    if names is not None and list(names) != list(H36M_JOINTS):
+        raise PoseDataError("joint_names differ from the canonical H36M-17 order", sidecar_path, "joint_names")
+    return meta
+
+
+def _read_weights(weights_path: Path) -> bytes:
+    if not weights_path.is_file():
+        raise PoseDataError("checkpoint weights (.safetensors) not found", weights_path)
+    try:
+        return weights_path.read_bytes()
+    except OSError as e:
+        raise PoseDataError(f"cannot read: {e.strerror or e}", weights_path) from None
+
+
+def _parse_weights(blob: bytes, weights_path: Path) -> dict[str, Tensor]:
+    try:
+        return load_safetensors_bytes(blob)
+    except (SafetensorError, ValueError, RuntimeError, OSError) as e:
+        raise PoseDataError(f"corrupt or truncated safetensors file ({e})", weights_path) from None
+
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
+    """Read a ``.safetensors`` file (no unpickling) into CPU tensors; PoseDataError if missing or corrupt."""
+    weights_path, _ = checkpoint_paths(path)
+    return _parse_weights(_read_weights(weights_path), weights_path)
+
+
+def _check_state(state: dict[str, Tensor], network: MPMNetwork, weights_path: Path) -> None:
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys: {_short_list(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys: {_short_list(unexpected)}")
+        raise PoseDataError(
+            "weights do not match the architecture in the sidecar (" + "; ".join(parts) + ")", weights_path
+        )
+    for key, ref in expected.items():
+        got = state[key]
+        if tuple(got.shape) != tuple(ref.shape):
+            raise PoseDataError(
+                f"shape mismatch: {tuple(got.shape)} in the file, {tuple(ref.shape)} for the sidecar's architecture",
+                weights_path,
+                key,
+            )
+        if not got.is_floating_point():
+            raise PoseDataError(f"dtype {got.dtype} is not floating point", weights_path, key)
+        if not bool(torch.isfinite(got).all()):
+            raise PoseDataError("non-finite values (NaN/inf) in the weights", weights_path, key)
+
+
+@dataclass
+class LoadedModel:
+    """A network ready for inference (eval mode; half precision on CUDA) with its checkpoint metadata.
+
+    The methods run under ``torch.inference_mode`` and return float32 tensors on the device of their input.
+    """
+
+    network: MPMNetwork
+    config: NetworkConfig
+    meta: dict
+    device: torch.device
+    path: Path
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.network.pos.dtype
+
+    def _run(
+        self, x: Tensor, modality: str, hidden: Tensor, frame_hidden: Tensor | None, outputs: tuple[str, ...]
+    ) -> dict[str, Tensor]:
+        out_device = x.device
+        with torch.inference_mode():
+            x = x.to(self.device, self.dtype)
+            hidden = hidden.to(self.device, torch.bool)
+            if frame_hidden is not None:
+                frame_hidden = frame_hidden.to(self.device, torch.bool)
+            result = self.network(x, modality, hidden, frame_hidden, outputs)
+            return {k: v.to(out_device, torch.float32) for k, v in result.items()}
+
+    def lift(self, x2d: Tensor, hidden: Tensor, frame_hidden: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x2d`` (B, T, J, 2) normalised screen, ``hidden`` (B, T, J) bool, ``frame_hidden`` (B, T) bool ->
+        ``(3D (B, T, J, 3) metres root-relative camera frame, completed 2D (B, T, J, 2) normalised)``."""
+        out = self._run(x2d, "2d", hidden, frame_hidden, ("2d", "3d"))
+        return out["3d"], out["2d"]
+
+    def lift_3d_only(self, x2d: Tensor, hidden: Tensor, frame_hidden: Tensor | None = None) -> Tensor:
+        """Like ``lift`` but skips the 2D decoder (faster when the completed 2D is not needed)."""
+        return self._run(x2d, "2d", hidden, frame_hidden, ("3d",))["3d"]
+
+    def complete_3d(self, x3d: Tensor, hidden: Tensor, frame_hidden: Tensor | None = None) -> Tensor:
+        """``x3d`` (B, T, J, 3) metres root-relative camera frame with ``hidden`` joints -> completed (B, T, J, 3)."""
+        return self._run(x3d, "3d", hidden, frame_hidden, ("3d",))["3d"]
+
+    def complete_2d(self, x2d: Tensor, hidden: Tensor, frame_hidden: Tensor | None = None) -> Tensor:
+        """``x2d`` (B, T, J, 2) normalised screen with ``hidden`` joints -> completed (B, T, J, 2)."""
+        return self._run(x2d, "2d", hidden, frame_hidden, ("2d",))["2d"]
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "auto") -> LoadedModel:
+    """Load a checkpoint (``.safetensors``, ``.json`` or the stem) for inference; see the module docstring."""
+    weights_path, sidecar_path = checkpoint_paths(path)
+    if not weights_path.is_file() and not sidecar_path.is_file():
+        raise PoseDataError("model checkpoint not found (neither .safetensors nor .json exists)", weights_path)
+    meta = read_sidecar(sidecar_path)
+    config = NetworkConfig.from_dict(meta["architecture"])
+    blob = _read_weights(weights_path)
+    state = _parse_weights(blob, weights_path)
+    expected_sha = meta.get("weights_sha256")
+    if expected_sha is not None:
+        if hashlib.sha256(blob).hexdigest() != expected_sha:
+            raise PoseDataError(
+                f"weights checksum differs from the sidecar's weights_sha256 ({sidecar_path.name}): the two files "
+                "do not belong together or the weights were modified",
+                weights_path,
+            )
+    network = MPMNetwork(config)
+    _check_state(state, network, weights_path)
+    network.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
+    dev = resolve_device(device)
+    network = network.to(dev)
+    if dev.type == "cuda":
+        network = network.half()
+    network.eval()
+    for p in network.parameters():
+        p.requires_grad_(False)
+    return LoadedModel(network=network, config=config, meta=meta, device=dev, path=weights_path)
