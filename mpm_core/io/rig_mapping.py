@@ -255,6 +255,11 @@ def points_to_h36m(
             raise PoseDataError(exc.problem, src) from None
     else:
         unit = "given"
+        metres = leg * scale
+        if not LEG_RANGE_M[0] <= metres <= LEG_RANGE_M[1]:
+            raise PoseDataError(
+                f"scale {scale:g} m/unit gives a {metres:.2f} m leg (hip-knee-ankle), outside {LEG_RANGE_M} m", src
+            )
     pos = pos * scale
 
     def getm(name: str) -> np.ndarray:
