@@ -1,0 +1,283 @@
+"""Reading pose files: one entry point per kind, the format detected from the file.
+
+- :func:`read_2d_tracks` -- every person track of a 2D file (``PoseSequence2D`` each, ``person_id`` set).
+- :func:`read_2d` -- one person (``person="longest"`` or a track id).
+- :func:`read_3d` -- a 3D file (canonical CSV/NPZ, BVH, ASF/AMC) as ``PoseSequence3D`` in metres.
+- :func:`read_any` -- 2D or 3D, whichever the file holds.
+- :func:`load_2d` -- like ``read_2d_tracks`` but also says where fps and image size came from.
+
+Readers return sequences in the file's own layout; call ``.to_h36m()`` for the canonical skeleton.
+fps: explicit ``fps=`` > value in the file > ``NNfps`` in the file name > video beside the keypoints > 30.
+Image size: explicit > file > video beside > None.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mpm_core.errors import PoseDataError, check_fps
+from mpm_core.io.common import RawPoses, check_image_size, resolve_fps_and_size
+from mpm_core.io.detect import FORMATS, detect_format, is_3d_format
+from mpm_core.sequence import PoseSequence2D, PoseSequence3D
+
+__all__ = [
+    "FORMATS",
+    "Loaded2D",
+    "Loaded3D",
+    "detect_format",
+    "load_2d",
+    "load_3d",
+    "read_2d",
+    "read_2d_tracks",
+    "read_3d",
+    "read_any",
+]
+
+
+@dataclass
+class Loaded2D:
+    """What a 2D file holds: its person tracks and where fps / image size came from.
+
+    ``fps_source`` / ``image_size_source``: "argument", "file", "file name", "video <name>", "default", "unknown".
+    """
+
+    tracks: list[PoseSequence2D]
+    format: str
+    layout: str
+    fps: float
+    fps_source: str
+    image_size: tuple[int, int] | None
+    image_size_source: str
+    frames: list[int] = field(default_factory=list)
+    tracked_by_file: bool = False
+    num_detections: int = 0
+
+
+@dataclass
+class Loaded3D:
+    """A 3D file: the sequence (metres), where fps came from, and ``hidden`` flags when the file has them."""
+
+    sequence: PoseSequence3D
+    format: str
+    fps_source: str
+    hidden: np.ndarray | None = None
+
+
+def _read_raw(path: Path, fmt: str, layout: str | None, image_size, video: str | None) -> RawPoses:
+    """Call the reader for ``fmt``; canonical single-person files come back as one tracked detection list."""
+    if fmt == "openpose":
+        from mpm_core.io.openpose import read_openpose
+
+        return read_openpose(path, layout)
+    if fmt == "coco-results":
+        from mpm_core.io.coco_results import read_coco_results
+
+        return read_coco_results(path, layout)
+    if fmt == "mmpose":
+        from mpm_core.io.mmpose import read_mmpose
+
+        return read_mmpose(path, layout)
+    if fmt == "kinetics":
+        from mpm_core.io.kinetics import read_kinetics
+
+        return read_kinetics(path, layout, image_size)
+    if fmt in ("mediapipe-json", "mediapipe-csv"):
+        from mpm_core.io.mediapipe import read_mediapipe
+
+        return read_mediapipe(path, layout, image_size)
+    if fmt == "videopose3d-custom":
+        from mpm_core.io.videopose3d import read_videopose3d_custom
+
+        return read_videopose3d_custom(path, layout, video)
+    if fmt == "detectron2-npz":
+        from mpm_core.io.videopose3d import read_detectron2_npz
+
+        return read_detectron2_npz(path, layout)
+    if fmt == "npy":
+        from mpm_core.io.npy import read_npy
+
+        return read_npy(path, layout)
+    if fmt in ("csv-2d", "npz-2d"):
+        from mpm_core.io.canonical import read_csv_2d, read_npz_2d
+
+        if fmt == "csv-2d":
+            seq, meta = read_csv_2d(path, layout)
+            has_fps, has_size = "fps" in meta, seq.image_size is not None
+        else:
+            seq = read_npz_2d(path, layout)
+            has_fps, has_size = True, seq.image_size is not None
+        return _raw_from_sequence(seq, fmt, has_fps, has_size)
+    raise PoseDataError(f"{FORMATS.get(fmt, fmt)} is a 3D format; use read_3d", path)
+
+
+def _raw_from_sequence(seq: PoseSequence2D, fmt: str, has_fps: bool, has_size: bool) -> RawPoses:
+    from mpm_core.io.common import Detection
+
+    frames = seq.frame_numbers.tolist()
+    pid = 0 if seq.person_id is None else int(seq.person_id)
+    dets = {
+        f: [Detection(seq.keypoints[t].astype(np.float64), seq.scores[t], seq.visible[t], None, pid)]
+        for t, f in enumerate(frames)
+    }
+    return RawPoses(
+        layout=seq.layout,
+        frames=frames,
+        detections=dets,
+        tracked=True,
+        fps=seq.fps if has_fps else None,
+        fps_source="file" if has_fps else "",
+        image_size=seq.image_size if has_size else None,
+        image_size_source="file" if has_size else "",
+        format=fmt,
+    )
+
+
+def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
+    from mpm_core.tracking import track_detections, tracks_from_ids
+
+    tracks = tracks_from_ids(raw.detections) if raw.tracked else track_detections(raw.detections)
+    out = []
+    for track in tracks:
+        first, last = track.first_frame, track.last_frame
+        n = last - first + 1
+        sample = next(iter(track.detections.values()))
+        j = len(sample.visible)
+        kp = np.zeros((n, j, 2), np.float32)
+        sc = np.zeros((n, j), np.float32)
+        vis = np.zeros((n, j), bool)
+        for frame, det in track.detections.items():
+            kp[frame - first], sc[frame - first], vis[frame - first] = det.keypoints, det.scores, det.visible
+        out.append(
+            PoseSequence2D(
+                keypoints=kp,
+                scores=sc,
+                visible=vis,
+                fps=raw.fps,
+                layout=raw.layout,
+                person_id=track.track_id,
+                source=os.fspath(path),
+                start_frame=first,
+                image_size=raw.image_size,
+            )
+        )
+    return out
+
+
+def load_2d(
+    path: str | os.PathLike,
+    layout: str | None = None,
+    fps: float | None = None,
+    image_size: tuple[int, int] | None = None,
+    video: str | None = None,
+) -> Loaded2D:
+    """Read every person track of a 2D file and say where fps / image size came from.
+
+    ``video`` picks one video of a VideoPose3D custom ``.npz`` holding several.
+    """
+    path = Path(path)
+    fmt = detect_format(path)
+    if is_3d_format(fmt):
+        raise PoseDataError(f"this is a 3D file ({FORMATS[fmt]}), not 2D keypoints", path)
+    if fps is not None:
+        fps = check_fps(fps, path, "fps argument")
+    if image_size is not None:
+        image_size = check_image_size(image_size, path, "image size argument")
+    raw = _read_raw(path, fmt, layout, image_size, video)
+    resolve_fps_and_size(raw, path, fps, image_size)
+    tracks = _sequences(raw, path)
+    if not tracks:
+        raise PoseDataError("no person detected in any frame", path)
+    return Loaded2D(
+        tracks=tracks,
+        format=fmt,
+        layout=raw.layout,
+        fps=raw.fps,
+        fps_source=raw.fps_source,
+        image_size=raw.image_size,
+        image_size_source=raw.image_size_source,
+        frames=raw.frames,
+        tracked_by_file=raw.tracked,
+        num_detections=raw.num_detections,
+    )
+
+
+def read_2d_tracks(
+    path: str | os.PathLike,
+    layout: str | None = None,
+    fps: float | None = None,
+    image_size: tuple[int, int] | None = None,
+    video: str | None = None,
+) -> list[PoseSequence2D]:
+    """Every person track of a 2D file (ids 0, 1, ... unless the file has its own), each over its first..last
+    frame with the frames it was not seen in as invisible rows. Layout: the file's own."""
+    return load_2d(path, layout, fps, image_size, video).tracks
+
+
+def read_2d(
+    path: str | os.PathLike,
+    layout: str | None = None,
+    fps: float | None = None,
+    image_size: tuple[int, int] | None = None,
+    person: str | int = "longest",
+    video: str | None = None,
+) -> PoseSequence2D:
+    """One person of a 2D file: ``person="longest"`` (most frames seen) or a track id."""
+    from mpm_core.tracking import select_track
+
+    tracks = read_2d_tracks(path, layout, fps, image_size, video)
+    try:
+        return select_track(tracks, person)
+    except PoseDataError as exc:
+        raise PoseDataError(exc.problem, path, "person") from None
+
+
+def load_3d(path: str | os.PathLike, layout: str | None = None, fps: float | None = None) -> Loaded3D:
+    """Read a 3D file (canonical CSV/NPZ, BVH, ASF/AMC) in metres, with where its fps came from.
+
+    ``layout`` applies to canonical files (checked against their columns); BVH/AMC come back as H36M-17.
+    """
+    path = Path(path)
+    fmt = detect_format(path)
+    hidden = None
+    if fmt in ("csv-3d", "npz-3d"):
+        from mpm_core.io.canonical import read_csv_3d, read_npz_3d
+
+        canon = read_csv_3d(path, layout) if fmt == "csv-3d" else read_npz_3d(path, layout)
+        seq, hidden = canon.sequence, canon.hidden
+        fps_source = "file" if canon.fps_in_file else "default"
+    elif fmt == "bvh":
+        from mpm_core.io.bvh import load_bvh_h36m
+
+        seq, fps_source = load_bvh_h36m(path), "file"
+    elif fmt == "amc":
+        from mpm_core.io.asf_amc import load_amc_h36m
+
+        seq, fps_source = load_amc_h36m(path), "file"
+    else:
+        raise PoseDataError(f"this is a 2D file ({FORMATS[fmt]}); use read_2d", path)
+    if fps is not None:
+        seq = seq.replace(fps=check_fps(fps, path, "fps argument"))
+        fps_source = "argument"
+    return Loaded3D(seq, fmt, fps_source, hidden)
+
+
+def read_3d(path: str | os.PathLike, layout: str | None = None, fps: float | None = None) -> PoseSequence3D:
+    """A 3D file as ``PoseSequence3D`` (metres)."""
+    return load_3d(path, layout, fps).sequence
+
+
+def read_any(
+    path: str | os.PathLike,
+    layout: str | None = None,
+    fps: float | None = None,
+    image_size: tuple[int, int] | None = None,
+    person: str | int = "longest",
+) -> PoseSequence2D | PoseSequence3D:
+    """Whatever the file holds: 3D formats as ``read_3d``, 2D formats as ``read_2d``."""
+    if is_3d_format(detect_format(path)):
+        return read_3d(path, layout, fps)
+    return read_2d(path, layout, fps, image_size, person)
