@@ -1,0 +1,49 @@
+"""Keypoint arrays in ``.npy``: ``(T, J, 3)`` x, y, confidence or ``(T, J, 2)`` x, y, in pixels.
+
+Typical source: OpenPose BODY_25 keypoints stacked per frame (``(T, 25, 3)``). The layout comes from the joint
+count (25: BODY_25, 17: COCO-17, ...) unless given. A joint is missing when its confidence is 0 or a coordinate
+is NaN. Object arrays are refused (never unpickled).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from mpm_core.errors import PoseDataError
+from mpm_core.io.common import Detection, RawPoses, resolve_layout
+
+
+def read_npy(path: str | os.PathLike, layout: str | None = None) -> RawPoses:
+    """Read a ``(T, J, 2|3)`` keypoint ``.npy`` as one tracked person."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise PoseDataError("file is empty", path)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise PoseDataError(f"cannot read array: {exc}", path) from None
+    except (OSError, EOFError) as exc:
+        raise PoseDataError(f"not a valid .npy file: {exc}", path) from None
+    if not isinstance(arr, np.ndarray) or arr.ndim != 3 or arr.shape[2] not in (2, 3):
+        raise PoseDataError(f"expected shape (T, J, 2) or (T, J, 3), got {getattr(arr, 'shape', '?')}", path)
+    if arr.dtype.kind not in "fiu":
+        raise PoseDataError(f"expected numbers, got dtype {arr.dtype}", path)
+    if len(arr) == 0:
+        raise PoseDataError("zero frames", path)
+    name = resolve_layout(arr.shape[1], layout, path)
+    arr = arr.astype(np.float64)
+    xy = arr[..., :2]
+    score = arr[..., 2] if arr.shape[2] == 3 else np.ones(arr.shape[:2])
+    visible = np.isfinite(xy).all(axis=2) & np.isfinite(score) & (score > 0)
+    detections = {
+        t: [
+            Detection(
+                np.where(visible[t][:, None], xy[t], 0.0), np.where(visible[t], score[t], 0.0), visible[t], None, 0
+            )
+        ]
+        for t in range(len(arr))
+    }
+    return RawPoses(layout=name, frames=list(range(len(arr))), detections=detections, tracked=True, format="npy")
