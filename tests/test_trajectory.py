@@ -1,0 +1,113 @@
+"""Root translation from 3D + 2D with a pinhole camera (synthetic, known camera and path)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mpm_core.engine.trajectory import (
+    DEFAULT_FOV_DEG,
+    MIN_VISIBLE_JOINTS,
+    CameraIntrinsics,
+    estimate_root_translation,
+    solve_root_translation,
+)
+from mpm_core.errors import PoseDataError
+from tests.synthetic_motion import camera_pose, walk_world, world_to_camera
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def scene():
+    world = walk_world(120, FPS)
+    r_cw, centre = camera_pose()
+    cam = world_to_camera(world, r_cw, centre)
+    k = CameraIntrinsics.from_image_size(1920, 1080)
+    return cam, k, k.project(cam)
+
+
+def test_intrinsics_from_image_size_uses_the_field_of_view():
+    k = CameraIntrinsics.from_image_size(1000, 500, fov_deg=90.0)
+    assert k.fx == pytest.approx(500.0) and k.fy == pytest.approx(500.0)
+    assert (k.cx, k.cy) == (500.0, 250.0)
+    default = CameraIntrinsics.from_image_size(1000, 500)
+    assert np.degrees(2 * np.arctan(500.0 / default.fx)) == pytest.approx(DEFAULT_FOV_DEG)
+    with pytest.raises(PoseDataError, match="field of view"):
+        CameraIntrinsics.from_image_size(1000, 500, fov_deg=180.0)
+    with pytest.raises(PoseDataError, match="focal"):
+        CameraIntrinsics(0.0, 1.0, 0.0, 0.0)
+
+
+def test_exact_projection_recovers_the_path_exactly(scene):
+    cam, k, kp = scene
+    rel = cam - cam[:, :1]
+    path = estimate_root_translation(rel, kp, None, k, smooth_hz=None, fps=FPS)
+    np.testing.assert_allclose(path, cam[:, 0], atol=1e-6)
+
+
+def test_noise_and_outliers_stay_within_a_few_cm(scene):
+    cam, k, kp = scene
+    rel = cam - cam[:, :1]
+    rng = np.random.default_rng(1)
+    noisy = kp + rng.normal(0.0, 2.0, kp.shape)
+    outliers = rng.random(kp.shape[:2]) < 0.04
+    noisy[outliers] += rng.choice([-1, 1], (outliers.sum(), 2)) * rng.uniform(60, 150, (outliers.sum(), 2))
+    path = estimate_root_translation(rel, noisy, None, k, smooth_hz=4.0, fps=FPS)
+    err = np.linalg.norm(path - cam[:, 0], axis=1)
+    print(f"root path error, 2 px noise + 4% outliers: mean {err.mean() * 100:.1f} cm, max {err.max() * 100:.1f} cm")
+    assert err.mean() < 0.03 and err.max() < 0.08
+    # Without robust weights the outliers would pull frames far off: check one bad joint alone does not.
+    one = kp.copy()
+    one[:, 16] += 300.0  # right wrist 300 px off in every frame
+    path_one, valid = solve_root_translation(rel, one, None, k)
+    assert valid.all()
+    assert np.abs(path_one - cam[:, 0]).max() < 0.05
+
+
+def test_frames_with_too_few_joints_are_interpolated(scene):
+    cam, k, kp = scene
+    rel = cam - cam[:, :1]
+    visible = np.ones(kp.shape[:2], bool)
+    visible[40:50, MIN_VISIBLE_JOINTS - 1 :] = False  # only 3 joints left in frames 40-49
+    sol, valid = solve_root_translation(rel, kp, visible, k)
+    assert not valid[40:50].any() and valid[:40].all() and valid[50:].all()
+    path = estimate_root_translation(rel, kp, visible, k, smooth_hz=None, fps=FPS)
+    # The walker moves smoothly: linear interpolation over 10 frames stays within a couple of cm.
+    assert np.abs(path[40:50] - cam[40:50, 0]).max() < 0.03
+    assert np.isfinite(path).all()
+
+
+def test_low_confidence_weights_and_invalid_input(scene):
+    cam, k, kp = scene
+    rel = cam - cam[:, :1]
+    scores = np.ones(kp.shape[:2])
+    bad = kp.copy()
+    bad[:, 13] += 500.0
+    scores[:, 13] = 0.0  # zero confidence: ignored entirely
+    path = estimate_root_translation(rel, bad, None, k, smooth_hz=None, fps=FPS, scores=scores)
+    np.testing.assert_allclose(path, cam[:, 0], atol=1e-6)
+    with pytest.raises(PoseDataError, match="no frame"):
+        estimate_root_translation(rel, kp, np.zeros(kp.shape[:2], bool), k, fps=FPS)
+    with pytest.raises(PoseDataError, match="do not match"):
+        estimate_root_translation(rel, kp[:, :5], None, k, fps=FPS)
+
+
+def test_wrong_focal_scales_the_path_but_keeps_its_shape(scene):
+    cam, k, kp = scene
+    rel = cam - cam[:, :1]
+    wide = CameraIntrinsics(k.fx * 0.8, k.fy * 0.8, k.cx, k.cy)
+    path = estimate_root_translation(rel, kp, None, wide, smooth_hz=None, fps=FPS)
+    # Depth shrinks with the focal length (the body's own size stays fixed, so not exactly by 0.8).
+    assert np.all(path[:, 2] < cam[:, 0, 2])
+    reproj = wide.project(rel + path[:, None])
+    assert np.median(np.linalg.norm(reproj - kp, axis=-1)) < 15.0
+
+
+def test_short_sequences_work():
+    world = walk_world(2, FPS)
+    r_cw, centre = camera_pose()
+    cam = world_to_camera(world, r_cw, centre)
+    k = CameraIntrinsics.from_image_size(640, 480)
+    path = estimate_root_translation(cam - cam[:, :1], k.project(cam), None, k, smooth_hz=4.0, fps=FPS)
+    np.testing.assert_allclose(path, cam[:, 0], atol=1e-6)
