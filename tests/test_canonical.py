@@ -189,3 +189,19 @@ def test_writers_are_atomic(tmp_path):
         write_csv_3d(p, seq, hidden=np.zeros((3, 17), bool))
     assert p.read_text() == "old"
     assert [f.name for f in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_fps_priority_file_name_then_default(tmp_path):
+    seq = PoseSequence2D(np.ones((3, 17, 2)), layout="coco17", fps=30)
+    named = tmp_path / "clip_60fps.csv"
+    write_csv_2d(named, seq)
+    named.write_text("\n".join(line for line in named.read_text().splitlines() if not line.startswith("# fps")) + "\n")
+    loaded = load_2d(named)
+    assert loaded.fps == 60 and loaded.fps_source == "file name"
+    assert load_2d(named, fps=12.5).fps_source == "argument"
+    plain = tmp_path / "clip.csv"
+    plain.write_text(named.read_text())
+    loaded = load_2d(plain)
+    assert loaded.fps == 30 and loaded.fps_source == "default"
+    write_csv_2d(plain, seq.replace(fps=48))
+    assert load_2d(plain).fps_source == "file"

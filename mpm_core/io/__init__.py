@@ -55,6 +55,7 @@ class Loaded2D:
     frames: list[int] = field(default_factory=list)
     tracked_by_file: bool = False
     num_detections: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -202,6 +203,7 @@ def load_2d(
         frames=raw.frames,
         tracked_by_file=raw.tracked,
         num_detections=raw.num_detections,
+        notes=raw.notes,
     )
 
 
