@@ -58,27 +58,42 @@ def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     return p.with_name(p.name + WEIGHTS_SUFFIX), p.with_name(p.name + SIDECAR_SUFFIX)
 
 
-def _json_default(value: object) -> object:
-    # Trainers hand over numpy scalars/arrays and Paths in metrics and manifests.
-    if isinstance(value, np.generic):
-        return value.item()
+def _jsonable(value: object, key: str = "meta") -> object:
+    """Plain JSON data from trainer values: numpy scalars/arrays, tensors and paths converted; NaN/inf -> null
+    (JSON has no NaN, and a NaN metric must not stop a checkpoint from being saved)."""
+    if isinstance(value, Tensor):
+        value = value.detach().cpu().numpy()
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    if isinstance(value, Tensor):
-        return value.detach().cpu().tolist()
-    raise TypeError(f"checkpoint meta: {type(value).__name__} is not JSON-serialisable")
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"checkpoint {key}: key {k!r} is not a string")
+            out[k] = _jsonable(v, f"{key}.{k}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    raise ValueError(f"checkpoint {key}: {type(value).__name__} is not JSON-serialisable")
 
 
 def save_checkpoint(path: str | os.PathLike, network: MPMNetwork, meta: dict | None = None) -> Path:
     """Write ``<name>.safetensors`` + ``<name>.json`` atomically; returns the ``.safetensors`` path.
 
-    ``meta``: extra sidecar entries (e.g. ``training`` recipe, ``data`` manifest, ``metrics``); JSON-serialisable
-    (numpy scalars/arrays and paths are converted). It may not contradict the reserved keys (``RESERVED_KEYS``).
+    ``meta``: extra sidecar entries (e.g. ``training`` recipe, ``data`` manifest, ``metrics``), JSON-serialisable
+    after conversion (numpy scalars/arrays, tensors and paths are converted; NaN/inf become null). It may not
+    contradict the reserved keys (``RESERVED_KEYS``).
     """
     weights_path, sidecar_path = checkpoint_paths(path)
-    meta = dict(meta or {})
+    meta = _jsonable(dict(meta or {}))
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in network.state_dict().items()}
     blob = save_safetensors_bytes(state, metadata={"format": "pt", "mpm_format_version": str(FORMAT_VERSION)})
     config = network.config
@@ -95,13 +110,13 @@ def save_checkpoint(path: str | os.PathLike, network: MPMNetwork, meta: dict | N
         raise ValueError(f"checkpoint: network has {config.num_joints} joints; the layout {LAYOUT} has 17")
     for key, value in meta.items():
         if key in sidecar and key != "weights_sha256":
-            if json.loads(json.dumps(value, default=_json_default)) != sidecar[key]:
+            if value != sidecar[key]:
                 raise ValueError(f"checkpoint meta: {key!r} is reserved and differs from the network's value")
         elif key == "weights_sha256":
             raise ValueError("checkpoint meta: 'weights_sha256' is computed on save")
         else:
             sidecar[key] = value
-    text = json.dumps(sidecar, indent=2, default=_json_default, allow_nan=False) + "\n"
+    text = json.dumps(sidecar, indent=2, allow_nan=False) + "\n"
     # Weights first: a sidecar never points at weights that are not there yet.
     atomic_write_bytes(weights_path, blob)
     with atomic_write(sidecar_path) as f:
