@@ -160,7 +160,7 @@ def test_relift_recomputes_only_the_touched_windows_and_equals_a_full_lift(check
     edited = engine.relift(first, mask)
     plan = WindowPlan(400, WINDOW, engine.overlap)
     touching = [i for i in range(plan.num_windows) if plan.span(i)[0] < 21 and plan.span(i)[1] > 10]
-    assert sum(calls) == len(touching) == 2
+    assert sum(calls) == len(touching) and 1 <= len(touching) <= 2 < plan.num_windows
     fresh = LiftingEngine(checkpoint, device="cpu", batch_size=16, threads=1, cache_bytes=0).lift(seq, mask)
     np.testing.assert_allclose(edited.poses_3d, fresh.poses_3d, atol=1e-6)
     np.testing.assert_allclose(edited.model_2d, fresh.model_2d, atol=1e-4)
