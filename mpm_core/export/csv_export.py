@@ -1,0 +1,113 @@
+"""3D CSV exports, wide and long, with units and coordinate frame in ``#`` comment lines.
+
+Comment lines (``# key=value``, before the header): ``format=mpm-studio-3d``, ``version=1``, ``coords``
+(``camera``: x right, y down, z forward, root-relative; ``world``: y up, floor y = 0), ``units`` (m/cm/mm),
+``fps``, ``layout=h36m17``, ``source`` (input file), ``model`` (checkpoint), and a ``# axes:`` line in words.
+
+Wide: ``frame,time_s,<joint>_x,<joint>_y,<joint>_z,...`` (joints in layout order), then ``<joint>_hidden``
+columns (1 = the model filled the joint in, not observed) when hidden flags are given. It is the project's
+canonical 3D CSV (``mpm_core.io.canonical.read_csv_3d`` reads it back).
+
+Long: ``frame,time_s,joint,x,y,z,confidence,masked``, one row per frame and joint; ``masked`` is 1 where the
+joint was hidden from the model. Missing joints have empty x, y, z.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+
+from mpm_core.atomic import atomic_write
+from mpm_core.errors import PoseDataError
+from mpm_core.sequence import UNITS, PoseSequence3D
+
+FORMAT_NAME = "mpm-studio-3d"
+FORMAT_VERSION = 1
+AXES_TEXT = {
+    "camera": "x right, y down, z forward (camera frame, root-relative: pelvis at the origin)",
+    "world": "y up, floor at y = 0 (world frame)",
+}
+#: Significant digits: enough to read a float32 back exactly.
+FLOAT_DIGITS = 9
+
+
+def _fmt(value: float) -> str:
+    return format(float(value), f".{FLOAT_DIGITS}g")
+
+
+def check_hidden(hidden: np.ndarray | None, seq: PoseSequence3D) -> np.ndarray | None:
+    """``hidden`` as a ``(T, J)`` bool array matching ``seq`` (or None)."""
+    if hidden is None:
+        return None
+    hidden = np.asarray(hidden, bool)
+    if hidden.shape != seq.visible.shape:
+        raise PoseDataError(f"hidden flags {hidden.shape} do not match joints {seq.visible.shape}", seq.source or None)
+    return hidden
+
+
+def in_units(seq: PoseSequence3D, units: str) -> np.ndarray:
+    """``(T, J, 3)`` float64 coordinates of ``seq`` in ``units``."""
+    if units not in UNITS:
+        raise PoseDataError(f"unknown units {units!r}; known: {', '.join(UNITS)}", where="units")
+    return seq.keypoints.astype(np.float64) * (UNITS[seq.units] / UNITS[units])
+
+
+def header_lines(seq: PoseSequence3D, units: str, model: str = "") -> list[str]:
+    """The ``#`` comment lines shared by both CSV forms."""
+    clean = lambda s: str(s).replace("\n", " ").replace("\r", " ")  # noqa: E731  one line per key
+    return [
+        f"# format={FORMAT_NAME}",
+        f"# version={FORMAT_VERSION}",
+        f"# coords={seq.coords}",
+        f"# axes: {AXES_TEXT[seq.coords]}",
+        f"# units={units}",
+        f"# fps={float(seq.fps)!r}",
+        f"# layout={seq.layout}",
+        f"# source={clean(seq.source)}",
+        f"# model={clean(model)}",
+    ]
+
+
+def write_csv_wide(
+    path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarray | None = None, units: str = "m", model: str = ""
+) -> None:
+    """Wide CSV (one row per frame), atomic. See the module docstring."""
+    hidden = check_hidden(hidden, seq)
+    names = seq.layout_info.joint_names
+    coords = in_units(seq, units)
+    header = ["frame", "time_s"] + [f"{n}_{a}" for n in names for a in "xyz"]
+    if hidden is not None:
+        header += [f"{n}_hidden" for n in names]
+    times = seq.times
+    with atomic_write(path) as f:
+        f.write("\n".join(header_lines(seq, units, model)) + "\n")
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        for t, frame in enumerate(seq.frame_numbers):
+            row = [str(int(frame)), _fmt(times[t])]
+            for j in range(len(names)):
+                row += [_fmt(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
+            if hidden is not None:
+                row += ["1" if h else "0" for h in hidden[t]]
+            writer.writerow(row)
+
+
+def write_csv_long(
+    path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarray | None = None, units: str = "m", model: str = ""
+) -> None:
+    """Long CSV (one row per frame and joint), atomic. See the module docstring."""
+    hidden = check_hidden(hidden, seq)
+    names = seq.layout_info.joint_names
+    coords = in_units(seq, units)
+    times = seq.times
+    with atomic_write(path) as f:
+        f.write("\n".join(header_lines(seq, units, model)) + "\n")
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["frame", "time_s", "joint", "x", "y", "z", "confidence", "masked"])
+        for t, frame in enumerate(seq.frame_numbers):
+            for j, name in enumerate(names):
+                xyz = [_fmt(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
+                masked = "1" if hidden is not None and hidden[t, j] else "0"
+                writer.writerow([str(int(frame)), _fmt(times[t]), name, *xyz, _fmt(seq.scores[t, j]), masked])
