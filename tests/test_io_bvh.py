@@ -87,7 +87,9 @@ def test_gzip_crlf_and_tabs_read_identically(shared_data, tmp_path) -> None:
     tabs.write_bytes(re.sub(rb"[ ]+", b"\t", raw))
     gz = tmp_path / "clip.bvh.gz"
     gz.write_bytes(gzip.compress(raw))
-    for variant in (crlf, tabs, gz):
+    bom = tmp_path / "bom.bvh"
+    bom.write_bytes(b"\xef\xbb\xbf" + raw)
+    for variant in (crlf, tabs, gz, bom):
         other = read_bvh(variant)
         assert other.joint_names == reference.joint_names
         assert other.channels == reference.channels

@@ -36,6 +36,7 @@ from mpm_core.kinematics import axis_rotation, forward_kinematics
 POSITION_CHANNELS = {"xposition": 0, "yposition": 1, "zposition": 2}
 ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 #: Suffix given to End Site names: ``<parent>_End`` (made unique if the rig already uses that name).
 END_SITE_SUFFIX = "_End"
 
@@ -162,6 +163,8 @@ def read_text(path: str | os.PathLike) -> str:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise PoseDataError(f"corrupt gzip data: {exc}", path) from None
+    if raw.startswith(UTF8_BOM):
+        raw = raw[len(UTF8_BOM) :]
     return raw.decode("latin-1")
 
 
