@@ -31,11 +31,26 @@ def atomic_write(path: str | os.PathLike, binary: bool = False, encoding: str = 
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _default_mode())  # mkstemp makes 0600; a written file gets the usual umask permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _read_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe later on.
+_UMASK = _read_umask()
+
+
+def _default_mode() -> int:
+    return 0o666 & ~_UMASK
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

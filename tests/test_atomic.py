@@ -33,3 +33,12 @@ def test_creates_missing_folders(tmp_path):
     with atomic_write(target) as f:
         f.write("x")
     assert target.read_text() == "x"
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """mkstemp creates 0600 files; an export must be readable like any file the user writes."""
+    from mpm_core.atomic import _UMASK
+
+    target = tmp_path / "shared.csv"
+    atomic_write_bytes(target, b"x")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_UMASK

@@ -192,3 +192,18 @@ def test_given_scale_is_checked() -> None:
 def test_units_detected_per_rig_as_the_readme_states(shared_data, relpath: str, unit: str) -> None:
     _, info = load_bvh_h36m(shared_data(relpath), return_info=True)
     assert info.unit == unit
+
+
+def test_our_own_h36m_bvh_export_reads_back_as_written(tmp_path, shared_data):
+    """An H36M-named rig is taken as it is, not re-derived (spine, neck and head stay where they were written)."""
+    from mpm_core.engine.cleanup import normalize_bone_lengths
+    from mpm_core.export.bvh_writer import write_bvh
+    from mpm_core.io.bvh import load_bvh_h36m
+
+    seq = load_bvh_h36m(shared_data("mocap/bandai/dataset-1_walk_normal_001.bvh")).slice(0, 40)
+    out = tmp_path / "ours.bvh"
+    write_bvh(out, seq, units="cm")
+    back = load_bvh_h36m(out)
+    expected = normalize_bone_lengths(seq.joints)
+    assert back.num_frames == 40 and back.fps == seq.fps
+    assert np.abs(back.joints - expected).max() < 1e-3

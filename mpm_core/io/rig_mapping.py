@@ -229,10 +229,17 @@ def points_to_h36m(
     ``scale`` (metres per file unit) overrides the detection.
     """
     src = source or None
-    try:
-        lm, notes = match_landmarks(names, parents)
-    except PoseDataError as exc:
-        raise PoseDataError(exc.problem, src) from None
+    # A rig whose joints carry the H36M-17 names (our own BVH export) is taken as it is: its spine, neck and
+    # head are already in the project's convention and must not be derived again.
+    h36m_rig = set(H36M_JOINTS) <= set(names)
+    if h36m_rig:
+        lm = {f"{s}_{part}": list(names).index(f"{s}_{part}") for s in SIDES for part in LIMB_LANDMARKS}
+        notes = ["joints named as H36M-17: taken as they are"]
+    else:
+        try:
+            lm, notes = match_landmarks(names, parents)
+        except PoseDataError as exc:
+            raise PoseDataError(exc.problem, src) from None
     pos = np.asarray(positions, np.float64)
     if up_axis.lower() == "z":
         pos = np.stack([pos[..., 0], pos[..., 2], -pos[..., 1]], axis=-1)
@@ -264,6 +271,20 @@ def points_to_h36m(
 
     def getm(name: str) -> np.ndarray:
         return pos[:, lm[name]]
+
+    if h36m_rig:
+        out = pos[:, [list(names).index(n) for n in H36M_JOINTS]]
+        seq = PoseSequence3D(keypoints=out.astype(np.float32), fps=fps, layout="h36m17", source=source, units="m")
+        info = RigMappingInfo(
+            landmarks={n: n for n in H36M_JOINTS},
+            scale=float(scale),
+            unit=unit,
+            leg_length_file_units=leg,
+            up_axis=up_axis.lower(),
+            head_up_from="as named",
+            notes=notes,
+        )
+        return seq, info
 
     skull = getm("skull_base")
     head_from = "head_top"
