@@ -45,7 +45,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from mpm_core.atomic import atomic_write
     from mpm_core.model.evaluate import evaluate_model, format_report
 
-    config = _load(args)
+    config = _load(args) if args.config else None  # None: the config stored with the model
     report = evaluate_model(args.model, config, data_root=args.data_root, progress=not args.no_progress)
     print(format_report(report))
     if args.json:

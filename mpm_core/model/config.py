@@ -3,7 +3,8 @@
 A config file has the sections ``data``, ``cameras``, ``augment``, ``network``, ``pretrain``, ``finetune`` and
 ``evaluate`` plus a few top-level keys (``seed``, ``run_dir``, ``output``, ``threads``). Every section and key is
 optional (defaults below); keys starting with "_" are comments; an unknown key raises ``PoseDataError``
-naming the file and the key, so a typo never silently falls back to a default. Relative paths in the file are relative to the file's folder.
+naming the file and the key, so a typo never silently falls back to a default. Relative paths in the file are
+relative to the file's folder.
 """
 
 from __future__ import annotations

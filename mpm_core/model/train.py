@@ -47,6 +47,12 @@ def _dist_info() -> tuple[int, int]:
     return rank, world
 
 
+def _dist_initialized() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized()
+
+
 def _init_distributed(world: int) -> torch.device:
     if world <= 1:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -284,6 +290,7 @@ def run_phase(
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}")
     rank, world = _dist_info()
+    owns_group = world > 1 and not _dist_initialized()
     device = _init_distributed(world)
     if config.threads > 0:
         torch.set_num_threads(config.threads)
@@ -353,6 +360,7 @@ def run_phase(
         save_train_state(state_stem, optimizer, step, rng, {"phase": phase})
 
     step = start_step
+    batch_fingerprint = 0.0
     network.train()
     running: dict[str, float] = {}
     while step < phase_cfg.steps:
@@ -362,6 +370,7 @@ def run_phase(
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, phase_cfg, time.time() - t_start)
         batch = sampler.sample(phase_cfg.batch_size)
+        batch_fingerprint += float(np.abs(batch.x2d_clean).sum())
         tensors = batch_tensors(batch, phase, phase_cfg, rng, device)
         losses = module(tensors, phase, weights)
         optimizer.zero_grad(set_to_none=True)
@@ -394,6 +403,9 @@ def run_phase(
             checkpoint(step)
     if bar is not None:
         bar.close()
+    if val is not None and (not history or history[-1]["step"] != step):  # stopped early: validate the final weights
+        metrics = quick_validation(network, val, device, config.evaluate.seed)
+        history.append({"step": step, "seconds": round(time.time() - t_start, 1), **metrics})
     seconds = time.time() - t_start
     recipe["seconds"] = round(seconds, 1)
     checkpoint(step)
@@ -402,11 +414,23 @@ def run_phase(
         meta = {"training": {**recipe, "step": step}, "data": manifest, "metrics": metrics, "history": history}
         save_checkpoint(final, network, meta)
         _log(f"[{phase}] model written to {checkpoint_paths(final)[0]}", rank)
+    fingerprint = float(sum(float(p.detach().double().pow(2).sum()) for p in network.parameters()))
     if world > 1:
         import torch.distributed as dist
 
         dist.barrier()
-    return {"phase": phase, "steps": step, "seconds": seconds, "metrics": metrics, "rank": rank, "world": world}
+        if owns_group:
+            dist.destroy_process_group()
+    return {
+        "phase": phase,
+        "steps": step,
+        "seconds": seconds,
+        "metrics": metrics,
+        "rank": rank,
+        "world": world,
+        "param_fingerprint": fingerprint,  # equal on every rank when gradients were synchronised
+        "batch_fingerprint": batch_fingerprint,  # differs between ranks: each draws its own windows
+    }
 
 
 def phase_summary(config: TrainConfig) -> str:
