@@ -109,6 +109,18 @@ def test_mask_below_hides_low_confidence_joints(shared_data, tmp_path, capsys, m
     assert hidden["0.6"] > hidden["0"]
 
 
+def test_world_coords_survive_a_mask_that_hides_most_joints(shared_data, tmp_path, capsys, model):
+    """The trajectory fit falls back on the model's completed 2D where the input joints are hidden."""
+    source = shared_data("inputs/openpose_raga/example_1person/output_json")
+    out = tmp_path / "world.npz"
+    code, err = run(capsys, "lift", source, "-o", out, "--model", model, "--mask-below", "0.95", "-q")
+    assert code == 0, err
+    loaded = load_3d(out)
+    assert loaded.sequence.coords == "world"
+    assert loaded.hidden.mean() > 0.8
+    assert np.isfinite(loaded.sequence.joints).all()
+
+
 def test_folder_input_writes_one_output_per_input(shared_data, tmp_path, capsys, model):
     """A folder of inputs: OpenPose folders inside count as one sequence each; the output tree mirrors the input."""
     root = shared_data("inputs/openpose_raga")

@@ -29,6 +29,9 @@ from mpm_core.sequence import PoseSequence3D
 
 log = logging.getLogger(__name__)
 
+#: Weight of a model-completed 2D joint in the trajectory fit (seen joints weigh their confidence, up to 1).
+COMPLETED_2D_WEIGHT = 0.2
+
 #: Output types by extension.
 OUTPUT_SUFFIXES = (".csv", ".npz", ".json", ".bvh")
 
@@ -62,9 +65,16 @@ def build_output_sequence(recon, options: ExportOptions) -> tuple[PoseSequence3D
     coords = "camera"
     if options.coords == "world":
         seen = recon.input
-        usable = seen.visible & ~hidden
+        # Fit on the completed 2D: the input where the model saw it (weighted by confidence), the model's own 2D
+        # where it filled a joint in (a low weight), so that frames with most joints hidden are still placed.
+        weights = np.where(hidden, COMPLETED_2D_WEIGHT, seen.scores).astype(np.float32)
         translation = estimate_root_translation(
-            poses, seen.keypoints, usable, camera_for(recon, options), fps=fps, scores=seen.scores
+            poses,
+            np.asarray(recon.completed_2d, np.float32),
+            np.ones(hidden.shape, bool),
+            camera_for(recon, options),
+            fps=fps,
+            scores=weights,
         )
         poses, transform = camera_to_world(poses + translation[:, None, :])
         log.info(
