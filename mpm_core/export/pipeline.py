@@ -2,8 +2,9 @@
 
 ``build_output_sequence`` applies, in order: optional smoothing (on the root-relative pose), optional constant
 bone lengths (after smoothing, so lengths stay exact), then for ``coords="world"`` the global trajectory
-(``engine.trajectory``, fitted to the input 2D the model saw) and the world frame (``engine.world``). The raw
-model output is never modified (``recon.poses_3d`` stays as is).
+(``engine.trajectory``, fitted to the completed 2D: the input where the model saw it, the model's own 2D,
+weighted low, where it filled a joint in) and the world frame (``engine.world``). The raw model output is never
+modified (``recon.poses_3d`` stays as is).
 
 ``write_output`` picks the format from the file extension: ``.csv`` (wide; long with ``csv_long``), ``.npz``,
 ``.json``, ``.bvh``.
