@@ -82,7 +82,7 @@ def test_pretrain_then_finetune_via_cli(tiny_config, capsys):
     meta = model.meta
     assert meta["training"]["phase"] == "finetune" and meta["training"]["step"] == 3
     assert meta["data"]["bandai"]["train_clips"] + meta["data"]["bandai"]["val_clips"] == 3
-    assert "Non" not in meta["data"]["bandai"]["licence"] and "CC BY-NC" in meta["data"]["bandai"]["licence"]
+    assert meta["data"]["bandai"]["licences"] == ["Bandai Namco Research, CC BY-NC 4.0 (non-commercial)"]
     assert meta["metrics"]["val_mpjpe_mm"] > 0
     # Finetuning started from the pretrained weights, and changed them.
     pre = _weights(run / "pretrain_last.safetensors")

@@ -337,8 +337,8 @@ def split_clips(clips: list[Clip], val_fraction: float, salt: str) -> tuple[list
     val_keys = {k for k, s in scores.items() if s < val_fraction}
     for set_name in {c.info.set_name for c in clips}:
         members = sorted((c for c in clips if c.info.set_name == set_name), key=lambda c: scores[c.info.key])
-        if len(members) < 2:
-            val_keys.discard(members[0].info.key) if members else None
+        if len(members) < 2:  # a set with a single clip trains on it
+            val_keys.difference_update(c.info.key for c in members)
             continue
         if not any(c.info.key in val_keys for c in members):
             val_keys.add(members[0].info.key)
@@ -573,17 +573,17 @@ def build_validation(
 
 
 def data_manifest(train: list[Clip], val: list[Clip]) -> dict:
-    """What a model was trained on: per set clip counts, minutes and licence (for the checkpoint sidecar)."""
+    """What a model was trained on: per set the clip counts, training minutes and licence group(s) (for the
+    checkpoint sidecar and the model card)."""
     out: dict[str, dict] = {}
     for split, clips in (("train", train), ("val", val)):
         for c in clips:
             entry = out.setdefault(
-                c.info.set_name, {"licence": c.info.licence, "train_clips": 0, "val_clips": 0, "train_minutes": 0.0}
+                c.info.set_name, {"licences": [], "train_clips": 0, "val_clips": 0, "train_minutes": 0.0}
             )
             entry[f"{split}_clips"] += 1
+            if c.info.licence not in entry["licences"]:
+                entry["licences"] = sorted([*entry["licences"], c.info.licence])
             if split == "train":
                 entry["train_minutes"] = round(entry["train_minutes"] + c.duration_s / 60, 2)
-        for c in clips:
-            if c.info.set_name == "extra_corpus":
-                out["extra_corpus"].setdefault("licences", sorted({x.info.licence for x in train + val}))
     return out
