@@ -148,6 +148,37 @@ def test_schedule_and_masks():
     assert fm.any(axis=1).all()
 
 
+def test_finetune_can_keep_3d_completion_trained():
+    from mpm_core.model.config import PhaseConfig
+    from mpm_core.model.data import Batch
+    from mpm_core.model.network import MPMNetwork, NetworkConfig
+    from mpm_core.model.train import _LossModule, batch_tensors
+
+    rng = np.random.default_rng(0)
+    B, T, J = 4, 9, 17
+    batch = Batch(
+        x2d=rng.normal(size=(B, T, J, 2)).astype(np.float32),
+        x2d_clean=rng.normal(size=(B, T, J, 2)).astype(np.float32),
+        hidden=np.zeros((B, T, J), bool),
+        scores=np.ones((B, T, J), np.float32),
+        y3d=rng.normal(size=(B, T, J, 3)).astype(np.float32),
+        pad=np.zeros((B, T), bool),
+        fps=np.full(B, 30.0, np.float32),
+        image_size=np.tile([640, 480], (B, 1)),
+        focal=np.full(B, 500.0, np.float32),
+    )
+    module = _LossModule(MPMNetwork(NetworkConfig(**TINY_NETWORK)))
+    plain = PhaseConfig(mask_mix={"clean": 1.0}, loss={"lift3d": 1.0})
+    t = batch_tensors(batch, "finetune", plain, rng, torch.device("cpu"))
+    assert not t["fmask3d"].any() and "recon3d" not in module(t, "finetune", plain.loss)
+    keep = PhaseConfig(mask_mix={"clean": 1.0}, loss={"lift3d": 1.0, "recon3d": 0.5})
+    t = batch_tensors(batch, "finetune", keep, rng, torch.device("cpu"))
+    assert t["fmask3d"].any() and t["mask3d"].any()
+    losses = module(t, "finetune", keep.loss)
+    assert "recon3d" in losses
+    torch.testing.assert_close(losses["total"], losses["lift3d"] + 0.5 * losses["recon3d"])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

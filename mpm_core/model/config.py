@@ -100,8 +100,9 @@ class PhaseConfig:
     ``mask_mix``: for finetuning, the share of windows with no mask ("clean") and with each structured mask
     (``random_joints``: 30% random joints; the others are ``mpm_core.model.masking`` samplers). Pretraining uses
     the paper's spatio-temporal sampler (``frame_ratio``, ``joints_per_frame``).
-    ``loss``: weights of ``lift3d`` (2D->3D MPJPE), ``recon2d`` (2D completion), ``recon3d`` (3D->3D
-    completion, pretraining), ``velocity`` (3D velocity error).
+    ``loss``: weights of ``lift3d`` (2D->3D MPJPE), ``recon2d`` (2D completion), ``recon3d`` (masked 3D->3D
+    completion; on by default in pretraining, optional in finetuning to keep 3D completion), ``velocity`` (3D
+    velocity error).
     ``time_limit_min``: stop early (with a checkpoint) after this many minutes; None = run all steps.
     """
 

@@ -126,7 +126,7 @@ class _LossModule(nn.Module):
         losses["recon2d"] = mpjpe_loss(out["2d"], t["x2d_clean"], frames)
         if weights.get("velocity", 0) > 0:
             losses["velocity"] = velocity_loss(out["3d"], t["y3d"], frames)
-        if phase == "pretrain" and weights.get("recon3d", 0) > 0:
+        if weights.get("recon3d", 0) > 0:
             out3 = self.network(t["y3d"], "3d", t["mask3d"], t["fmask3d"], ("3d",))
             losses["recon3d"] = mpjpe_loss(out3["3d"], t["y3d"], frames)
         losses["total"] = sum(weights.get(k, 0.0) * v for k, v in losses.items())
@@ -139,7 +139,8 @@ def batch_tensors(
     """Masks for one training batch and everything as tensors on ``device``.
 
     Pretraining: the paper's spatio-temporal masks on the 2D input and (independently) on the 3D input.
-    Finetuning: ``mask_mix``. Both add the detector's dropped joints and the padding frames to the input masks.
+    Finetuning: ``mask_mix`` on the 2D input, and the paper's masks on the 3D input when the ``recon3d`` loss is on
+    (keeps 3D completion trained). Both add the detector's dropped joints and the padding frames to the input masks.
     """
     B, T, J, _ = batch.x2d.shape
     if phase == "pretrain":
@@ -147,7 +148,10 @@ def batch_tensors(
         jm3, fm3 = masking.spatio_temporal(B, T, J, phase_cfg.frame_ratio, phase_cfg.joints_per_frame, rng)
     else:
         jm, fm = finetune_masks(phase_cfg.mask_mix, B, T, J, rng)
-        jm3, fm3 = np.zeros_like(jm), np.zeros_like(fm)
+        if phase_cfg.loss.get("recon3d", 0) > 0:
+            jm3, fm3 = masking.spatio_temporal(B, T, J, phase_cfg.frame_ratio, phase_cfg.joints_per_frame, rng)
+        else:
+            jm3, fm3 = np.zeros_like(jm), np.zeros_like(fm)
     jm = jm | batch.hidden
     fm = fm | batch.pad
     fm3 = fm3 | batch.pad

@@ -1,0 +1,93 @@
+"""The shipped model on real detector output: the OpenPose example (BODY_25, 1920x1080, 25 fps, one person facing
+the camera) lifted over sliding windows must give a plausible body: steady bone lengths and the performer's left
+limbs on the left side of the body."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mpm_core.io import read_2d
+from mpm_core.metrics import bone_lengths
+from mpm_core.model.checkpoint import default_model_path, load_model
+from mpm_core.model.normalization import normalize_screen
+from mpm_core.skeleton import H36M_JOINTS, get_layout
+
+#: Bone-length steadiness: std over time under this share of the bone's mean length.
+MAX_BONE_STD_RATIO = 0.10
+#: Shipped model size limit (bytes).
+MAX_MODEL_BYTES = 50 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def model():
+    path = default_model_path()
+    if not path.is_file():
+        pytest.fail(f"shipped model missing: {path}")
+    torch.set_num_threads(1)
+    return load_model(path, device="cpu")
+
+
+def lift_sliding(model, keypoints: np.ndarray, visible: np.ndarray, size: tuple[int, int], stride: int) -> np.ndarray:
+    """(T, 17, 2) pixels + (T, 17) visibility -> (T, 17, 3) metres: windows of the model's length every ``stride``
+    frames (the last one aligned to the end), overlapping predictions averaged."""
+    T, window = len(keypoints), model.config.window
+    x = normalize_screen(keypoints, *size)
+    x[~visible] = 0
+    starts = list(range(0, max(T - window, 0) + 1, stride))
+    if starts[-1] + window < T:
+        starts.append(T - window)
+    total = np.zeros((T, 17, 3))
+    count = np.zeros((T, 1, 1))
+    for s in starts:
+        n = min(window, T - s)
+        xw = np.zeros((1, window, 17, 2), np.float32)
+        hw = np.ones((1, window, 17), bool)
+        fw = np.ones((1, window), bool)
+        xw[0, :n], hw[0, :n], fw[0, :n] = x[s : s + n], ~visible[s : s + n], False
+        y = model.lift_3d_only(torch.from_numpy(xw), torch.from_numpy(hw), torch.from_numpy(fw))[0, :n].numpy()
+        total[s : s + n] += y
+        count[s : s + n] += 1
+    return total / count
+
+
+def test_shipped_model_files(model):
+    weights = default_model_path()
+    assert weights.stat().st_size <= MAX_MODEL_BYTES
+    assert weights.with_suffix(".json").is_file()
+    assert (weights.parent / "MODEL_CARD.md").is_file()
+    assert model.meta["layout"] == "h36m17"
+    assert "data" in model.meta and "training" in model.meta
+
+
+def test_openpose_example_gives_a_plausible_body(model, shared_data):
+    seq = read_2d(shared_data("inputs/openpose_raga/example_1person/output_json")).to_h36m()
+    assert seq.image_size == (1920, 1080)
+    kp, vis = seq.keypoints, seq.visible
+    idx = H36M_JOINTS.index
+    left = [idx(n) for n in ("left_shoulder", "left_elbow", "left_hip")]
+    right = [idx(n) for n in ("right_shoulder", "right_elbow", "right_hip")]
+    # The 2D says the person faces the camera: the performer's left joints are on the image's right.
+    both = vis[:, left].all(axis=1) & vis[:, right].all(axis=1)
+    assert both.sum() > 100
+    assert (kp[both][:, left, 0].mean(axis=1) > kp[both][:, right, 0].mean(axis=1)).mean() > 0.9
+
+    poses = lift_sliding(model, kp, vis, seq.image_size, stride=model.config.window // 3)
+    assert np.isfinite(poses).all()
+    np.testing.assert_allclose(poses[:, 0], 0.0, atol=1e-5)
+
+    # Bone lengths steady over time (hidden joints are completed by the model; they count too).
+    lengths = bone_lengths(poses, "h36m17")  # (T, B) mm
+    ratio = lengths.std(axis=0) / lengths.mean(axis=0)
+    bones = get_layout("h36m17").bones
+    report = {f"{H36M_JOINTS[p]}-{H36M_JOINTS[c]}": round(float(r), 3) for (p, c), r in zip(bones, ratio)}
+    print("bone length std / mean:", report)
+    assert (ratio < MAX_BONE_STD_RATIO).all(), report
+    # Plausible size: thigh and upper arm 0.2-0.6 m, shoulders wider than 0.2 m.
+    mean = dict(zip([f"{H36M_JOINTS[p]}-{H36M_JOINTS[c]}" for p, c in bones], lengths.mean(axis=0) / 1000))
+    assert 0.2 < mean["left_hip-left_knee"] < 0.6 and 0.2 < mean["right_shoulder-right_elbow"] < 0.5
+    # Left limbs on the left: facing the camera, the performer's left side has larger camera x.
+    assert (poses[:, left, 0].mean(axis=1) > poses[:, right, 0].mean(axis=1)).mean() > 0.9
+    # Upright: the head above the pelvis (camera y points down).
+    assert (poses[:, idx("head"), 1] < poses[:, 0, 1]).mean() > 0.9
