@@ -184,7 +184,7 @@ class LiftingEngine:
                 seq.source or None,
             )
         changed = np.nonzero((hidden != previous.hidden).any(axis=1))[0]
-        poses_3d, model_2d = previous.poses_3d, previous.model_2d
+        poses_3d, model_2d, completed = previous.poses_3d, previous.model_2d, previous.completed_2d
         if len(changed):
             job = self._job_2d(seq, hidden, previous.image_size)
             plan = job.plan
@@ -195,12 +195,15 @@ class LiftingEngine:
             hi = max(plan.span(i)[1] for i in touched)
             out3d, out2d = self._run_range(job, lo, hi, progress, cancel)
             w, h = previous.image_size
-            poses_3d, model_2d = poses_3d.copy(), model_2d.copy()
+            poses_3d, model_2d, completed = poses_3d.copy(), model_2d.copy(), completed.copy()
             poses_3d[lo:hi] = out3d
             model_2d[lo:hi] = denormalize_screen(out2d, w, h)
+            # Every changed row lies in lo:hi, so the completed 2D changes only there (an O(T) np.where over the
+            # whole sequence would cost more than the network for one window).
+            completed[lo:hi] = self._completed_2d(hidden[lo:hi], model_2d[lo:hi], seq.keypoints[lo:hi])
         elif progress is not None:
             progress(0, 0)
-        return self._reconstruction(seq, new_mask, hidden, poses_3d, model_2d, previous.image_size)
+        return self._reconstruction(seq, new_mask, hidden, poses_3d, model_2d, previous.image_size, completed)
 
     def complete(
         self,
@@ -265,6 +268,11 @@ class LiftingEngine:
         )
 
     @staticmethod
+    def _completed_2d(hidden: np.ndarray, model_2d: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+        """``(T, 17, 2)`` pixels: the input where the model saw a joint, the model's 2D where it was hidden."""
+        return np.where(hidden[..., None], model_2d, keypoints).astype(np.float32, copy=False)
+
+    @staticmethod
     def _window_has_change(plan: WindowPlan, i: int, changed: np.ndarray) -> bool:
         lo, hi, _ = plan.span(i)
         k = np.searchsorted(changed, lo)
@@ -278,8 +286,10 @@ class LiftingEngine:
         poses_3d: np.ndarray,
         model_2d: np.ndarray,
         image_size: tuple[int, int] | None = None,
+        completed: np.ndarray | None = None,
     ) -> Reconstruction:
-        completed = np.where(hidden[..., None], model_2d, seq.keypoints).astype(np.float32)
+        if completed is None:
+            completed = self._completed_2d(hidden, model_2d, seq.keypoints)
         return Reconstruction(
             poses_3d=poses_3d.astype(np.float32, copy=False),
             completed_2d=completed,
