@@ -1,6 +1,7 @@
 """The shipped model on real detector output: the OpenPose example (BODY_25, 1920x1080, 25 fps, one person facing
 the camera) lifted over sliding windows must give a plausible body: steady bone lengths and the performer's left
-limbs on the left side of the body."""
+limbs on the left side of the body. And ``evaluate`` reproduces the numbers stored with the model (its card).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from mpm_core.engine.lifter import LiftingEngine
 from mpm_core.io import read_2d
 from mpm_core.metrics import bone_lengths
 from mpm_core.model.checkpoint import default_model_path, load_model
-from mpm_core.model.normalization import normalize_screen
 from mpm_core.skeleton import H36M_JOINTS, get_layout
 
 #: Bone-length steadiness: std over time under this share of the bone's mean length.
@@ -27,29 +28,6 @@ def model():
         pytest.fail(f"shipped model missing: {path}")
     torch.set_num_threads(1)
     return load_model(path, device="cpu")
-
-
-def lift_sliding(model, keypoints: np.ndarray, visible: np.ndarray, size: tuple[int, int], stride: int) -> np.ndarray:
-    """(T, 17, 2) pixels + (T, 17) visibility -> (T, 17, 3) metres: windows of the model's length every ``stride``
-    frames (the last one aligned to the end), overlapping predictions averaged."""
-    T, window = len(keypoints), model.config.window
-    x = normalize_screen(keypoints, *size)
-    x[~visible] = 0
-    starts = list(range(0, max(T - window, 0) + 1, stride))
-    if starts[-1] + window < T:
-        starts.append(T - window)
-    total = np.zeros((T, 17, 3))
-    count = np.zeros((T, 1, 1))
-    for s in starts:
-        n = min(window, T - s)
-        xw = np.zeros((1, window, 17, 2), np.float32)
-        hw = np.ones((1, window, 17), bool)
-        fw = np.ones((1, window), bool)
-        xw[0, :n], hw[0, :n], fw[0, :n] = x[s : s + n], ~visible[s : s + n], False
-        y = model.lift_3d_only(torch.from_numpy(xw), torch.from_numpy(hw), torch.from_numpy(fw))[0, :n].numpy()
-        total[s : s + n] += y
-        count[s : s + n] += 1
-    return total / count
 
 
 def test_shipped_model_files(model):
@@ -73,7 +51,9 @@ def test_openpose_example_gives_a_plausible_body(model, shared_data):
     assert both.sum() > 100
     assert (kp[both][:, left, 0].mean(axis=1) > kp[both][:, right, 0].mean(axis=1)).mean() > 0.9
 
-    poses = lift_sliding(model, kp, vis, seq.image_size, stride=model.config.window // 3)
+    # Through the engine, the one inference path of the CLI and the app (overlapping windows, blending).
+    recon = LiftingEngine(model=model, threads=1).lift(seq, threshold=0.0)
+    poses = recon.poses_3d.astype(np.float64)
     assert np.isfinite(poses).all()
     np.testing.assert_allclose(poses[:, 0], 0.0, atol=1e-5)
 
@@ -91,3 +71,20 @@ def test_openpose_example_gives_a_plausible_body(model, shared_data):
     assert (poses[:, left, 0].mean(axis=1) > poses[:, right, 0].mean(axis=1)).mean() > 0.9
     # Upright: the head above the pelvis (camera y points down).
     assert (poses[:, idx("head"), 1] < poses[:, 0, 1]).mean() > 0.9
+
+
+def test_evaluate_reproduces_the_model_card_numbers(model, shared_data):
+    """The sidecar's evaluation report (the model card's table) comes back from the shipped checkpoint."""
+    from mpm_core.model.evaluate import evaluate_model
+
+    root = shared_data("mocap/README.md").parent
+    stored = model.meta["evaluation"]
+    fresh = evaluate_model(default_model_path(), data_root=root, progress=False)
+    assert fresh["frames"] == stored["frames"] and fresh["windows"] == stored["windows"]
+    for condition, values in stored["conditions"].items():
+        for metric, value in values.items():
+            assert fresh["conditions"][condition][metric] == pytest.approx(value, rel=1e-3, abs=0.05), (
+                condition,
+                metric,
+            )
+    assert fresh["mask30_rise_pct"] == pytest.approx(stored["mask30_rise_pct"], abs=0.1)
