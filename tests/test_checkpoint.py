@@ -193,3 +193,14 @@ def test_non_finite_metrics_are_saved_as_null(tmp_path):
     weights = save_checkpoint(tmp_path / "m", _net(), {"metrics": metrics})
     meta = json.loads(weights.with_suffix(".json").read_text())
     assert meta["metrics"] == {"auc": None, "pck": [0.5, None]}
+
+
+def test_update_sidecar_adds_entries_and_keeps_the_weights(saved):
+    path, _ = saved
+    weights_before = path.read_bytes()
+    checkpoint.update_sidecar(path, {"evaluation": {"clean": {"mpjpe": 61.3}}})
+    model = load_model(path, device="cpu")  # the checksum still matches: weights untouched
+    assert model.meta["evaluation"] == {"clean": {"mpjpe": 61.3}}
+    assert path.read_bytes() == weights_before
+    with pytest.raises(ValueError, match="reserved"):
+        checkpoint.update_sidecar(path, {"weights_sha256": "0"})

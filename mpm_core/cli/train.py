@@ -51,6 +51,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         with atomic_write(args.json) as f:
             json.dump(report, f, indent=2)
+    if args.store:
+        from mpm_core.model.checkpoint import default_model_path, update_sidecar
+
+        where = update_sidecar(args.model or default_model_path(), {"evaluation": report})
+        print(f"report stored in {where}")
     return 0
 
 
@@ -71,4 +76,7 @@ def register(subparsers) -> None:
     _common(p)
     p.add_argument("--model", help="checkpoint (.safetensors/.json/stem); default: the shipped model")
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
+    p.add_argument(
+        "--store", action="store_true", help="store the report in the checkpoint's sidecar (weights untouched)"
+    )
     p.set_defaults(func=_evaluate)

@@ -189,6 +189,21 @@ def read_sidecar(path: str | os.PathLike) -> dict:
     return meta
 
 
+def update_sidecar(path: str | os.PathLike, entries: dict) -> Path:
+    """Add or replace non-reserved keys of a checkpoint's sidecar (e.g. its evaluation report); the weights are not
+    touched. Written atomically; returns the sidecar path."""
+    _, sidecar_path = checkpoint_paths(path)
+    meta = read_sidecar(path)
+    for key, value in entries.items():
+        if key in RESERVED_KEYS:
+            raise ValueError(f"checkpoint meta: {key!r} is reserved")
+        meta[key] = _jsonable(value, key)
+    with atomic_write(sidecar_path) as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    return sidecar_path
+
+
 def _read_weights(weights_path: Path) -> bytes:
     if not weights_path.is_file():
         raise PoseDataError("checkpoint weights (.safetensors) not found", weights_path)
