@@ -21,6 +21,7 @@ import numpy as np
 
 from mpm_core.atomic import atomic_write
 from mpm_core.errors import PoseDataError
+from mpm_core.io.canonical import check_hidden
 from mpm_core.sequence import UNITS, PoseSequence3D
 
 FORMAT_NAME = "mpm-studio-3d"
@@ -35,16 +36,6 @@ FLOAT_DIGITS = 9
 
 def _fmt(value: float) -> str:
     return format(float(value), f".{FLOAT_DIGITS}g")
-
-
-def check_hidden(hidden: np.ndarray | None, seq: PoseSequence3D) -> np.ndarray | None:
-    """``hidden`` as a ``(T, J)`` bool array matching ``seq`` (or None)."""
-    if hidden is None:
-        return None
-    hidden = np.asarray(hidden, bool)
-    if hidden.shape != seq.visible.shape:
-        raise PoseDataError(f"hidden flags {hidden.shape} do not match joints {seq.visible.shape}", seq.source or None)
-    return hidden
 
 
 def in_units(seq: PoseSequence3D, units: str) -> np.ndarray:

@@ -42,7 +42,7 @@ import numpy as np
 
 from mpm_core.atomic import atomic_write
 from mpm_core.errors import PoseDataError, check_fps
-from mpm_core.io.common import check_image_size
+from mpm_core.io.common import check_image_size, read_text_file
 from mpm_core.sequence import COORDS, UNITS, PoseSequence2D, PoseSequence3D
 from mpm_core.skeleton import LAYOUTS, Layout, get_layout
 
@@ -76,14 +76,7 @@ class Canonical3D:
 def read_csv_table(path: str | os.PathLike) -> CsvHeader:
     """Split a canonical CSV into comment metadata, header and data rows (with line numbers)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PoseDataError(f"not UTF-8 text (byte {exc.start})", path) from None
-    except OSError as exc:
-        raise PoseDataError(f"cannot read: {exc.strerror or exc}", path) from None
-    if not text.strip():
-        raise PoseDataError("file is empty", path)
+    text = read_text_file(path)
     meta: dict[str, str] = {}
     reader = csv.reader(io.StringIO(text))
     columns: list[str] | None = None
@@ -388,7 +381,7 @@ def write_csv_3d(path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarra
     """
     seq = seq.in_metres()
     lay = seq.layout_info
-    hidden = _check_hidden(hidden, seq)
+    hidden = check_hidden(hidden, seq)
     header = ["frame", "time_s"] + [f"{n}_{f}" for n in lay.joint_names for f in ("x", "y", "z")]
     if hidden is not None:
         header += [f"{n}_hidden" for n in lay.joint_names]
@@ -406,7 +399,8 @@ def write_csv_3d(path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarra
             writer.writerow(row)
 
 
-def _check_hidden(hidden: np.ndarray | None, seq: PoseSequence3D) -> np.ndarray | None:
+def check_hidden(hidden: np.ndarray | None, seq: PoseSequence3D) -> np.ndarray | None:
+    """``hidden`` as a ``(T, J)`` bool array matching ``seq`` (or None); a shape mismatch is a ``PoseDataError``."""
     if hidden is None:
         return None
     hidden = np.asarray(hidden, bool)
@@ -571,7 +565,7 @@ def read_npz_3d(path: str | os.PathLike, layout: str | None = None) -> Canonical
 def write_npz_3d(path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarray | None = None) -> None:
     """Write ``seq`` as a canonical 3D NPZ in metres (atomic); ``hidden`` optional ``(T, J)`` bool."""
     seq = seq.in_metres()
-    hidden = _check_hidden(hidden, seq)
+    hidden = check_hidden(hidden, seq)
     joints = seq.keypoints.astype(np.float32).copy()
     joints[~seq.visible] = np.nan
     arrays = {

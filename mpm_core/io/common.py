@@ -94,8 +94,8 @@ class RawPoses:
 
 
 # -- JSON ---------------------------------------------------------------------------------------------------------
-def load_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file; empty, truncated or invalid JSON raises ``PoseDataError`` with line and column."""
+def read_text_file(path: str | os.PathLike) -> str:
+    """A UTF-8 text file's contents (a BOM is dropped); unreadable, non-UTF-8 or empty files raise ``PoseDataError``."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -105,6 +105,13 @@ def load_json(path: str | os.PathLike) -> Any:
         raise PoseDataError(f"cannot read: {exc.strerror or exc}", path) from None
     if not text.strip():
         raise PoseDataError("file is empty", path)
+    return text
+
+
+def load_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; empty, truncated or invalid JSON raises ``PoseDataError`` with line and column."""
+    path = Path(path)
+    text = read_text_file(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
