@@ -148,14 +148,7 @@ class LiftingEngine:
             mask = Mask.from_sequence(seq, threshold)
         elif threshold is not None:
             mask = mask.with_threshold(seq, threshold)
-        if mask.num_frames != seq.num_frames:
-            raise PoseDataError(f"mask has {mask.num_frames} frames, sequence {seq.num_frames}", seq.source or None)
-        hidden = mask.combined
-        if hidden.all():
-            raise PoseDataError(
-                "nothing to lift: every joint of every frame is missing, below the confidence threshold or masked",
-                seq.source or None,
-            )
+        hidden = self._hidden_for(seq, mask)
         job = self._job_2d(seq, hidden)
         out3d, out2d = self._run_range(job, 0, seq.num_frames, progress, cancel)
         w, h = self._image_size(seq)
@@ -175,14 +168,7 @@ class LiftingEngine:
         ``new_mask`` (up to floating-point batch effects). ``previous`` is not changed.
         """
         seq = previous.input
-        if new_mask.num_frames != seq.num_frames:
-            raise PoseDataError(f"mask has {new_mask.num_frames} frames, sequence {seq.num_frames}", seq.source or None)
-        hidden = new_mask.combined
-        if hidden.all():
-            raise PoseDataError(
-                "nothing to lift: every joint of every frame is missing, below the confidence threshold or masked",
-                seq.source or None,
-            )
+        hidden = self._hidden_for(seq, new_mask)
         changed = np.nonzero((hidden != previous.hidden).any(axis=1))[0]
         poses_3d, model_2d, completed = previous.poses_3d, previous.model_2d, previous.completed_2d
         if len(changed):
@@ -266,6 +252,19 @@ class LiftingEngine:
             WindowPlan(seq.num_frames, self.window, self.overlap),
             to_model,
         )
+
+    @staticmethod
+    def _hidden_for(seq: PoseSequence2D, mask: Mask) -> np.ndarray:
+        """``(T, 17)`` bool: what the model does not see; the mask must fit the sequence and leave something."""
+        if mask.num_frames != seq.num_frames:
+            raise PoseDataError(f"mask has {mask.num_frames} frames, sequence {seq.num_frames}", seq.source or None)
+        hidden = mask.combined
+        if hidden.all():
+            raise PoseDataError(
+                "nothing to lift: every joint of every frame is missing, below the confidence threshold or masked",
+                seq.source or None,
+            )
+        return hidden
 
     @staticmethod
     def _completed_2d(hidden: np.ndarray, model_2d: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
