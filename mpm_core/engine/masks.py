@@ -23,8 +23,8 @@ from mpm_core.sequence import PoseSequence2D
 from mpm_core.skeleton import H36M_JOINTS
 
 #: Joints whose detector confidence is below this are hidden from the model by default.
-#: Measured with the shipped model (benchmarks/bench_threshold.py, benchmarks/README.md): MPJPE 58.8 mm at 0,
-#: 58.6 at 0.2, 59.4 at 0.3, 62.3 at 0.4 on detector-like synthetic noise; 0.2 was the best.
+#: Measured with the shipped model (benchmarks/bench_threshold.py, benchmarks/README.md): MPJPE 55.6 mm at 0 and
+#: at 0.2, 56.5 at 0.3, 59.7 at 0.4 on detector-like synthetic noise; 0.2 is the highest that costs nothing.
 DEFAULT_CONFIDENCE_THRESHOLD: float = 0.2
 
 #: Named joint groups accepted wherever a joint name is (``--mask left_arm:10-50``).
