@@ -21,7 +21,7 @@ import numpy as np
 
 from mpm_core.atomic import atomic_write
 from mpm_core.errors import PoseDataError
-from mpm_core.io.canonical import check_hidden
+from mpm_core.io.canonical import FLOAT_DIGITS, check_hidden, write_csv_3d
 from mpm_core.sequence import UNITS, PoseSequence3D
 
 FORMAT_NAME = "mpm-studio-3d"
@@ -30,8 +30,6 @@ AXES_TEXT = {
     "camera": "x right, y down, z forward (camera frame, root-relative: pelvis at the origin)",
     "world": "y up, floor at y = 0 (world frame)",
 }
-#: Significant digits: enough to read a float32 back exactly.
-FLOAT_DIGITS = 9
 
 
 def _fmt(value: float) -> str:
@@ -64,25 +62,8 @@ def header_lines(seq: PoseSequence3D, units: str, model: str = "") -> list[str]:
 def write_csv_wide(
     path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarray | None = None, units: str = "m", model: str = ""
 ) -> None:
-    """Wide CSV (one row per frame), atomic. See the module docstring."""
-    hidden = check_hidden(hidden, seq)
-    names = seq.layout_info.joint_names
-    coords = in_units(seq, units)
-    header = ["frame", "time_s"] + [f"{n}_{a}" for n in names for a in "xyz"]
-    if hidden is not None:
-        header += [f"{n}_hidden" for n in names]
-    times = seq.times
-    with atomic_write(path) as f:
-        f.write("\n".join(header_lines(seq, units, model)) + "\n")
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(header)
-        for t, frame in enumerate(seq.frame_numbers):
-            row = [str(int(frame)), _fmt(times[t])]
-            for j in range(len(names)):
-                row += [_fmt(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
-            if hidden is not None:
-                row += ["1" if h else "0" for h in hidden[t]]
-            writer.writerow(row)
+    """Wide CSV (one row per frame), atomic: the canonical 3D CSV with this module's comment lines."""
+    write_csv_3d(path, seq, hidden, units=units, comments=header_lines(seq, units, model))
 
 
 def write_csv_long(

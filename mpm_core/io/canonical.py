@@ -374,26 +374,38 @@ def write_csv_2d(path: str | os.PathLike, seq: PoseSequence2D) -> None:
             writer.writerow(row)
 
 
-def write_csv_3d(path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarray | None = None) -> None:
-    """Write ``seq`` as a canonical 3D CSV in metres (atomic).
+def write_csv_3d(
+    path: str | os.PathLike,
+    seq: PoseSequence3D,
+    hidden: np.ndarray | None = None,
+    units: str = "m",
+    comments: list[str] | None = None,
+) -> None:
+    """Write ``seq`` as a canonical 3D CSV (atomic), coordinates in ``units`` (metres by default).
 
     ``hidden``: optional ``(T, J)`` bool, joints the model filled in; written as ``<joint>_hidden`` columns.
+    ``comments``: the ``#`` lines before the header (default: layout, coords, units, fps); the exporters pass
+    a longer set (``mpm_core.export.csv_export.header_lines``).
     """
-    seq = seq.in_metres()
+    if units not in UNITS:
+        raise PoseDataError(f"unknown units {units!r}; known: {', '.join(UNITS)}", where="units")
     lay = seq.layout_info
     hidden = check_hidden(hidden, seq)
+    coords = seq.keypoints.astype(np.float64) * (UNITS[seq.units] / UNITS[units])
+    if comments is None:
+        comments = [f"# layout={lay.name}", f"# coords={seq.coords}", f"# units={units}", f"# fps={float(seq.fps)!r}"]
     header = ["frame", "time_s"] + [f"{n}_{f}" for n in lay.joint_names for f in ("x", "y", "z")]
     if hidden is not None:
         header += [f"{n}_hidden" for n in lay.joint_names]
     times = seq.times
     with atomic_write(path) as f:
-        f.write(f"# layout={lay.name}\n# coords={seq.coords}\n# units=m\n# fps={float(seq.fps)!r}\n")
+        f.write("\n".join(comments) + "\n")
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
         for t, frame in enumerate(seq.frame_numbers):
             row = [str(int(frame)), _fmt(times[t])]
             for j in range(lay.num_joints):
-                row += [_fmt(v) for v in seq.keypoints[t, j]] if seq.visible[t, j] else ["", "", ""]
+                row += [_fmt(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
             if hidden is not None:
                 row += ["1" if h else "0" for h in hidden[t]]
             writer.writerow(row)
