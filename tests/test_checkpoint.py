@@ -60,11 +60,35 @@ def test_round_trip_gives_identical_outputs(saved, which):
     with torch.no_grad():
         ref = net(x2, "2d", hidden, frames)
         ref3 = net(x3, "3d", hidden, frames)["3d"]
-    y3, y2 = loaded.lift(x2, hidden, frames)
+    y3, y2 = loaded.lift(x2, hidden, frames, complete_first=False)
     assert torch.equal(y3, ref["3d"]) and torch.equal(y2, ref["2d"])
     assert torch.equal(loaded.complete_2d(x2, hidden, frames), ref["2d"])
     assert torch.equal(loaded.complete_3d(x3, hidden, frames), ref3)
-    assert torch.equal(loaded.lift_3d_only(x2, hidden, frames), ref["3d"])
+    assert torch.equal(loaded.lift_3d_only(x2, hidden, frames, complete_first=False), ref["3d"])
+
+
+def test_two_pass_lift_completes_the_hidden_2d_then_lifts_it(saved):
+    weights, net = saved
+    loaded = load_model(weights, device="cpu")
+    g = torch.Generator().manual_seed(2)
+    x2 = torch.randn(3, 9, 17, 2, generator=g)
+    hidden = torch.rand(3, 9, 17, generator=g) < 0.3
+    hidden[2] = False  # a window with nothing hidden takes one pass
+    frames = torch.zeros(3, 9, dtype=torch.bool)
+    frames[0, 2:4] = True
+    with torch.no_grad():
+        first = net(x2, "2d", hidden, frames, ("2d",))["2d"]
+        filled = torch.where(hidden.unsqueeze(-1), first, x2)
+        # The second pass sees the completed joints as ordinary input; hidden frames stay hidden.
+        second = net(filled, "2d", torch.zeros_like(hidden), frames)
+        direct = net(x2, "2d", hidden, frames)["3d"]
+    y3, y2 = loaded.lift(x2, hidden, frames)
+    assert torch.allclose(y3, second["3d"], atol=1e-6)
+    assert torch.allclose(y2[:2], first[:2], atol=1e-6)  # completed 2D of windows with hidden joints: pass one
+    assert torch.allclose(y2[2], second["2d"][2], atol=1e-6)
+    assert torch.allclose(loaded.lift_3d_only(x2, hidden, frames), y3, atol=1e-6)
+    assert not torch.allclose(y3[:2], direct[:2], atol=1e-4)  # differs from one masked pass where joints hide
+    assert torch.allclose(y3[2], direct[2], atol=1e-6)
 
 
 def test_missing_files(tmp_path, saved):

@@ -298,3 +298,17 @@ def test_estimate_root_interpolates_and_fails_without_any_root():
     np.testing.assert_allclose(estimate_root(joints, known)[:, 0], [0, 1, 2, 3, 4])
     with pytest.raises(PoseDataError, match="pelvis or both hips"):
         estimate_root(joints, np.zeros((5, 17), bool))
+
+
+def test_two_pass_is_the_default_and_one_masked_pass_can_be_chosen(checkpoint):
+    seq = smooth_sequence_2d(60)
+    mask = Mask.from_sequence(seq).with_user_range("left_arm", 5, 30)
+    two = LiftingEngine(checkpoint, device="cpu", batch_size=8, threads=1)
+    one = LiftingEngine(checkpoint, device="cpu", batch_size=8, threads=1, complete_first=False)
+    a, b = two.lift(seq, mask), one.lift(seq, mask)
+    assert two.complete_first and not one.complete_first
+    assert not np.allclose(a.poses_3d[5:30], b.poses_3d[5:30], atol=1e-5)
+    # Nothing hidden: both take the same single pass.
+    np.testing.assert_allclose(two.lift(seq).poses_3d, one.lift(seq).poses_3d, atol=1e-6)
+    # The completed 2D of hidden joints is the first pass's, which is exactly the single pass's 2D output.
+    np.testing.assert_allclose(a.model_2d[5:30, 11:14], b.model_2d[5:30, 11:14], atol=1e-3)

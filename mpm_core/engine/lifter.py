@@ -85,6 +85,9 @@ class LiftingEngine:
         threads: torch CPU threads; None = every core. Note: torch's thread count is process-wide.
         cache_bytes: bound on the per-window cache (0 disables it).
         model: an already loaded ``LoadedModel`` (then ``model_path`` and ``device`` are ignored).
+        complete_first: lift windows with hidden joints in two passes, completing the hidden 2D first
+            (``LoadedModel.lift``; measured far better on occluded input, see the model card); False = one masked
+            pass (half the network time for such windows).
     """
 
     def __init__(
@@ -96,6 +99,7 @@ class LiftingEngine:
         threads: int | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         model=None,
+        complete_first: bool = True,
     ):
         if isinstance(batch_size, bool) or int(batch_size) < 1:
             raise PoseDataError(f"batch size must be >= 1, got {batch_size}")
@@ -113,6 +117,7 @@ class LiftingEngine:
             raise PoseDataError(f"overlap {overlap} must be in [0, {self.window})")
         self.overlap = overlap
         self.batch_size = int(batch_size)
+        self.complete_first = bool(complete_first)
         self.cache = WindowCache(cache_bytes)
         self.stats = EngineStats()
         self._network_lock = threading.Lock()
@@ -374,7 +379,7 @@ class LiftingEngine:
         ft = torch.from_numpy(frame_hidden).to(self._device) if frame_hidden.any() else None
         with self._network_lock:
             if modality == "2d":
-                out = self.model.lift(xt, ht, ft)
+                out = self.model.lift(xt, ht, ft, complete_first=self.complete_first)
             else:
                 out = (self.model.complete_3d(xt, ht, ft),)
         with self._stats_lock:

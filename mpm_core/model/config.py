@@ -98,7 +98,8 @@ class PhaseConfig:
     """One training phase (pretrain or finetune).
 
     ``mask_mix``: for finetuning, the share of windows with no mask ("clean") and with each structured mask
-    (``random_joints``: 30% random joints; the others are ``mpm_core.model.masking`` samplers). Pretraining uses
+    (``random_joints``: 30% random joints; ``limb_window``: one limb hidden in every frame; the others are
+    ``mpm_core.model.masking`` samplers). Pretraining uses
     the paper's spatio-temporal sampler (``frame_ratio``, ``joints_per_frame``).
     ``loss``: weights of ``lift3d`` (2D->3D MPJPE), ``recon2d`` (2D completion), ``recon3d`` (masked 3D->3D
     completion; on by default in pretraining, optional in finetuning to keep 3D completion), ``velocity`` (3D
@@ -289,7 +290,15 @@ def validate_config(config: TrainConfig) -> None:
         bad = sorted(set(phase.loss) - known_losses)
         if bad:
             raise PoseDataError(f"{name}.loss: unknown term(s) {', '.join(bad)}; known: {sorted(known_losses)}", path)
-        known_masks = {"clean", "random_joints", "spatio_temporal", "limb", "held_joints", "frame_block"}
+        known_masks = {
+            "clean",
+            "random_joints",
+            "limb_window",
+            "spatio_temporal",
+            "limb",
+            "held_joints",
+            "frame_block",
+        }
         bad = sorted(set(phase.mask_mix) - known_masks)
         if bad:
             raise PoseDataError(

@@ -7,6 +7,8 @@ Conditions (all errors root-relative, camera frame, mm, over the validation fram
 - ``mask30``: clean 2D with 30% of joints hidden at random (independently per frame and joint).
 - ``limb``: clean 2D with one whole limb (arm or leg: 3 joints) hidden in every frame of the window.
 - ``frames50``: clean 2D with 50% of the frames hidden entirely (errors over all frames, hidden ones included).
+- ``mask30_direct``, ``limb_direct``: the same masks lifted in one masked pass (``complete_first=False``) instead
+  of the default two passes (complete the hidden 2D, then lift; ``LoadedModel.lift``), to show what each buys.
 - ``complete3d``: masked 3D modelling: ground-truth 3D with 30% of joints hidden, completed by the network; errors
   on the hidden joints only (``complete3d_hidden``) and on all joints (``complete3d_all``).
 
@@ -29,9 +31,21 @@ from mpm_core.model.config import TrainConfig, config_from_dict
 from mpm_core.model.data import ValidationSet, build_validation, prepare_clips, split_clips
 from mpm_core.model.masking import LIMB_INDICES
 
-CONDITIONS = ("clean", "noisy", "mask30", "limb", "frames50", "complete3d_hidden", "complete3d_all")
-#: Conditions of 2D -> 3D lifting (the others are 3D completion).
+CONDITIONS = (
+    "clean",
+    "noisy",
+    "mask30",
+    "limb",
+    "frames50",
+    "mask30_direct",
+    "limb_direct",
+    "complete3d_hidden",
+    "complete3d_all",
+)
+#: Conditions of 2D -> 3D lifting with the default inference (the others: single-pass variants, 3D completion).
 LIFT_CONDITIONS = CONDITIONS[:5]
+#: Single masked pass (``complete_first=False``) variants: condition name -> the mask condition it reuses.
+DIRECT_CONDITIONS = {"mask30_direct": "mask30", "limb_direct": "limb"}
 
 
 def _masks(val: ValidationSet, config: TrainConfig) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -64,8 +78,11 @@ def predict(
     frame_mask: np.ndarray,
     batch_size: int = 64,
     progress=None,
+    complete_first: bool = True,
 ) -> np.ndarray:
-    """Run the network over windows in batches: ``x`` (B, T, J, 2|3) -> 3D (B, T, J, 3) metres root-relative."""
+    """Run the network over windows in batches: ``x`` (B, T, J, 2|3) -> 3D (B, T, J, 3) metres root-relative.
+
+    ``complete_first``: for 2D input, the two-pass lift of ``LoadedModel.lift`` (the engine's inference)."""
     out = []
     for s in range(0, len(x), batch_size):
         rows = slice(s, s + batch_size)
@@ -73,7 +90,7 @@ def predict(
         jm = torch.from_numpy(np.ascontiguousarray(joint_mask[rows]))
         fm = torch.from_numpy(np.ascontiguousarray(frame_mask[rows]))
         if modality == "2d":
-            y = model.lift_3d_only(xt, jm, fm)
+            y = model.lift_3d_only(xt, jm, fm, complete_first=complete_first)
         else:
             y = model.complete_3d(xt, jm, fm)
         out.append(y.numpy())
@@ -143,11 +160,19 @@ def evaluate_model(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=6 * -(-len(val) // bs), desc="evaluate", unit="batch", leave=False)
+        bar = tqdm(
+            total=(len(LIFT_CONDITIONS) + len(DIRECT_CONDITIONS) + 1) * -(-len(val) // bs),
+            desc="evaluate",
+            unit="batch",
+            leave=False,
+        )
     preds = {}
     for name in LIFT_CONDITIONS:
         x = val.noisy.x2d if name == "noisy" else val.clean.x2d
         preds[name] = predict(model, x, "2d", *masks[name], batch_size=bs, progress=bar)
+    for name, source in DIRECT_CONDITIONS.items():
+        x = val.clean.x2d
+        preds[name] = predict(model, x, "2d", *masks[source], batch_size=bs, progress=bar, complete_first=False)
     hidden3d = masks["complete3d"][0]
     x3d = np.where(hidden3d[..., None], 0.0, gt).astype(np.float32)
     completed = predict(model, x3d, "3d", *masks["complete3d"], batch_size=bs, progress=bar)
@@ -156,7 +181,7 @@ def evaluate_model(
 
     counts = np.broadcast_to(val.score[..., None], gt.shape[:-1])
     fps = val.clean.fps
-    conditions = {name: _scores(preds[name], gt, counts, fps) for name in LIFT_CONDITIONS}
+    conditions = {name: _scores(preds[name], gt, counts, fps) for name in (*LIFT_CONDITIONS, *DIRECT_CONDITIONS)}
     conditions["complete3d_hidden"] = _scores(completed, gt, counts & hidden3d, fps)
     conditions["complete3d_all"] = _scores(completed, gt, counts, fps)
 
@@ -186,6 +211,7 @@ def evaluate_model(
         "window": model.config.window,
         "conditions": conditions,
         "mask30_rise_pct": 100.0 * (conditions["mask30"]["mpjpe"] - clean) / clean,
+        "mask30_direct_rise_pct": 100.0 * (conditions["mask30_direct"]["mpjpe"] - clean) / clean,
         "per_category": grouped(val.categories),
         "per_set": grouped(val.sets),
         "seed": config.evaluate.seed,
@@ -209,6 +235,10 @@ def format_report(report: dict) -> str:
             f"{m['pck150']:>8.3f}{m['auc']:>7.3f}"
         )
     lines.append(f"MPJPE rise with {report['mask_joint_ratio']:.0%} joints masked: {report['mask30_rise_pct']:+.1f}%")
+    if "mask30_direct_rise_pct" in report:
+        lines.append(
+            f"  (in one masked pass, without completing the 2D first: {report['mask30_direct_rise_pct']:+.1f}%)"
+        )
     for title, key in (("category", "per_category"), ("set", "per_set")):
         lines += [
             "",
@@ -222,4 +252,12 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CONDITIONS", "config_for_model", "evaluate_model", "format_report", "predict"]
+__all__ = [
+    "CONDITIONS",
+    "DIRECT_CONDITIONS",
+    "LIFT_CONDITIONS",
+    "config_for_model",
+    "evaluate_model",
+    "format_report",
+    "predict",
+]

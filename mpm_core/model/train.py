@@ -78,7 +78,8 @@ def random_joints(B: int, T: int, J: int, ratio: float, rng: np.random.Generator
 
 
 def finetune_masks(mix: dict[str, float], B: int, T: int, J: int, rng: np.random.Generator):
-    """Per window one mask kind drawn from ``mix`` ("clean", "random_joints" or a ``masking`` sampler)."""
+    """Per window one mask kind drawn from ``mix`` ("clean", "random_joints", "limb_window" or a ``masking``
+    sampler)."""
     names = [n for n, w in mix.items() if w > 0] or ["clean"]
     p = np.array([mix.get(n, 1.0) for n in names], float)
     pick = rng.choice(len(names), size=B, p=p / p.sum())
@@ -89,6 +90,9 @@ def finetune_masks(mix: dict[str, float], B: int, T: int, J: int, rng: np.random
             continue
         if name == "random_joints":
             jm, fm = random_joints(rows.size, T, J, RANDOM_JOINT_RATIO, rng)
+        elif name == "limb_window":
+            # A limb hidden in every frame of the window (out of frame / behind the body the whole time).
+            jm, fm = masking.limb(B=rows.size, T=T, J=J, min_frames=T, rng=rng)
         else:
             jm, fm = getattr(masking, name)(B=rows.size, T=T, J=J, rng=rng)
         joint_mask[rows], frame_mask[rows] = jm, fm
