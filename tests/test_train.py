@@ -15,6 +15,7 @@ from mpm_core.cli import main
 from mpm_core.errors import PoseDataError
 from mpm_core.model.checkpoint import load_model, load_state_dict
 from mpm_core.model.config import load_config
+from mpm_core.model.masking import LIMB_INDICES
 from mpm_core.model.train import finetune_masks, lr_at, run_phase
 
 CLIPS = ["dataset-1_walk_normal_001.bvh", "dataset-1_run_happy_001.bvh", "dataset-1_bow_normal_001.bvh"]
@@ -81,6 +82,9 @@ def test_pretrain_then_finetune_via_cli(tiny_config, capsys):
     assert model.config.width == 16
     meta = model.meta
     assert meta["training"]["phase"] == "finetune" and meta["training"]["step"] == 3
+    # Run folders are stored without this machine's absolute paths.
+    stored = meta["training"]["config"]
+    assert stored["run_dir"] == "run" and stored["output"] == "model", stored
     assert meta["data"]["bandai"]["train_clips"] + meta["data"]["bandai"]["val_clips"] == 3
     assert meta["data"]["bandai"]["licences"] == ["Bandai Namco Research, CC BY-NC 4.0 (non-commercial)"]
     assert meta["metrics"]["val_mpjpe_mm"] > 0
@@ -146,6 +150,12 @@ def test_schedule_and_masks():
     assert 0.25 < jm.mean() < 0.35 and not fm.any()
     jm, fm = finetune_masks({"frame_block": 1.0}, 8, 27, 17, rng)
     assert fm.any(axis=1).all()
+    jm, fm = finetune_masks({"limb_window": 1.0}, 16, 27, 17, rng)
+    limbs = [list(v) for v in LIMB_INDICES.values()]
+    for sample in jm:  # exactly one whole limb hidden in every frame, nothing else
+        hidden_limbs = [idx for idx in limbs if sample[:, idx].all()]
+        assert len(hidden_limbs) == 1 and sample.sum() == 27 * len(hidden_limbs[0])
+    assert not fm.any()
 
 
 def test_finetune_can_keep_3d_completion_trained():

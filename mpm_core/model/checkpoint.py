@@ -45,9 +45,23 @@ DEFAULT_MODEL_RELPATH = Path("resources") / "models" / "mpm_h36m17.safetensors"
 _LIST_LIMIT = 6
 
 
+#: The repository root (the shipped model and run folders are named relative to it in sidecars).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def default_model_path() -> Path:
     """The shipped model: ``resources/models/mpm_h36m17.safetensors`` at the repository root."""
-    return Path(__file__).resolve().parents[2] / DEFAULT_MODEL_RELPATH
+    return REPO_ROOT / DEFAULT_MODEL_RELPATH
+
+
+def portable_path(path: str | os.PathLike) -> str:
+    """A path as recorded in a sidecar: relative to the repository when inside it, else just its name, so a
+    checkpoint does not carry the folder layout of the machine that made it."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return resolved.name
 
 
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:

@@ -26,7 +26,7 @@ import torch
 
 from mpm_core import metrics
 from mpm_core.errors import PoseDataError
-from mpm_core.model.checkpoint import LoadedModel, default_model_path, load_model
+from mpm_core.model.checkpoint import LoadedModel, default_model_path, load_model, portable_path
 from mpm_core.model.config import TrainConfig, config_from_dict
 from mpm_core.model.data import ValidationSet, build_validation, prepare_clips, split_clips
 from mpm_core.model.masking import LIMB_INDICES
@@ -204,7 +204,7 @@ def evaluate_model(
 
     clean = conditions["clean"]["mpjpe"]
     return {
-        "model": str(model.path),
+        "model": portable_path(model.path),
         "clips": len(set(val.clip_keys)),
         "windows": len(val),
         "frames": int(val.score.sum()),

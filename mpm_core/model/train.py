@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from mpm_core.atomic import atomic_write, atomic_write_bytes
 from mpm_core.errors import PoseDataError
 from mpm_core.model import masking
-from mpm_core.model.checkpoint import checkpoint_paths, load_state_dict, save_checkpoint
+from mpm_core.model.checkpoint import checkpoint_paths, load_state_dict, portable_path, save_checkpoint
 from mpm_core.model.config import PhaseConfig, TrainConfig
 from mpm_core.model.data import Batch, ValidationSet, WindowSampler, build_validation, data_manifest, prepare_clips
 from mpm_core.model.data import split_clips as _split
@@ -275,6 +275,15 @@ def lr_at(step: int, cfg: PhaseConfig, elapsed_s: float = 0.0) -> float:
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def portable_config(config: TrainConfig) -> dict:
+    """The config as stored in a checkpoint: run folders relative to the repository (or just their names), so a
+    sidecar does not record the layout of the machine it was trained on."""
+    out = config.to_dict()
+    for key in ("run_dir", "output"):
+        out[key] = portable_path(out[key])
+    return out
+
+
 def _log(message: str, rank: int) -> None:
     if rank == 0:
         print(message, flush=True)
@@ -349,7 +358,7 @@ def run_phase(
     weights = dict(phase_cfg.loss)
     _log(f"[{phase}] network {count_parameters(network) / 1e6:.2f} M parameters, world size {world}", rank)
 
-    recipe = {"config": config.to_dict(), "phase": phase, "world_size": world}
+    recipe = {"config": portable_config(config), "phase": phase, "world_size": world}
     manifest = data_manifest(train_clips, val_clips)
     history: list[dict] = []
     metrics: dict[str, float] = {}
