@@ -10,8 +10,8 @@ the augmentation:
 - ``no_mirror``: no left/right mirroring;
 - ``no_bone_scale``: every body at its captured proportions (no body scale, no per-bone factors);
 - ``no_2d_noise``: exact projections as input (no jitter, outliers, left/right swaps, dropped joints);
-- ``fixed_camera``: one camera set-up (60 deg field of view, 1.5 m high, level, the body filling 60% of a 1920x1080
-  image) with only the yaw around the body random;
+- ``fixed_camera``: one camera set-up (1920x1080, 60 deg field of view, level, the body filling 60% of the image
+  height) with only the yaw around the body and the placement in the image random;
 - ``none``: all of the above off at once.
 
 Each model is then evaluated on the *same* validation windows (the base config's cameras and noise, so the
@@ -71,7 +71,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no_mirror": ("without left/right mirroring", NO_MIRROR),
     "no_bone_scale": ("without body and bone-length scaling", NO_BONE_SCALE),
     "no_2d_noise": ("without detector-like 2D noise", NO_2D_NOISE),
-    "fixed_camera": ("one camera set-up (random yaw only)", FIXED_CAMERA),
+    "fixed_camera": ("one camera set-up (random yaw and placement only)", FIXED_CAMERA),
     "none": ("no augmentation at all", _merge(NO_MIRROR, NO_BONE_SCALE, NO_2D_NOISE, FIXED_CAMERA)),
 }
 OPENPOSE_EXAMPLE = "inputs/openpose_raga/example_1person/output_json"
