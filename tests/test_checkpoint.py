@@ -228,3 +228,17 @@ def test_update_sidecar_adds_entries_and_keeps_the_weights(saved):
     assert path.read_bytes() == weights_before
     with pytest.raises(ValueError, match="reserved"):
         checkpoint.update_sidecar(path, {"weights_sha256": "0"})
+
+
+def test_two_pass_lift_when_every_window_has_hidden_joints(saved):
+    weights, net = saved
+    loaded = load_model(weights, device="cpu")
+    g = torch.Generator().manual_seed(3)
+    x2 = torch.randn(2, 9, 17, 2, generator=g)
+    hidden = torch.zeros(2, 9, 17, dtype=torch.bool)
+    hidden[0, 4, 13] = hidden[1, 0:3, 5] = True
+    with torch.no_grad():
+        first = net(x2, "2d", hidden, None, ("2d",))["2d"]
+        second = net(torch.where(hidden.unsqueeze(-1), first, x2), "2d", torch.zeros_like(hidden))["3d"]
+    y3, y2 = loaded.lift(x2, hidden)
+    assert torch.allclose(y3, second, atol=1e-6) and torch.allclose(y2, first, atol=1e-6)

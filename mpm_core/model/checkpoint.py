@@ -314,7 +314,11 @@ class LoadedModel:
             return out["3d"], out["2d"]
         with torch.inference_mode():
             x2d, rows, first = self._complete_hidden_2d(x2d, hidden, frame_hidden)
-            out = self._run(x2d, "2d", torch.zeros_like(hidden, dtype=torch.bool), frame_hidden, ("2d", "3d"))
+            nothing_hidden = torch.zeros_like(hidden, dtype=torch.bool)
+            if first is not None and bool(rows.all()):
+                # Every window was completed in the first pass: its 2D is the answer, skip the 2D decoder.
+                return self._run(x2d, "2d", nothing_hidden, frame_hidden, ("3d",))["3d"], first
+            out = self._run(x2d, "2d", nothing_hidden, frame_hidden, ("2d", "3d"))
             completed = out["2d"]
             if first is not None:
                 completed[rows.to(completed.device)] = first
