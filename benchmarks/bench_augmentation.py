@@ -12,7 +12,8 @@ the augmentation:
 - ``no_2d_noise``: exact projections as input (no jitter, outliers, left/right swaps, dropped joints);
 - ``fixed_camera``: one camera set-up (1920x1080, 60 deg field of view, level, the body filling 60% of the image
   height) with only the yaw around the body and the placement in the image random;
-- ``none``: all of the above off at once.
+- ``none``: all of the above off at once;
+- ``full_seed1``: ``full`` again with another seed, to show how much two runs of the same recipe differ.
 
 Each model is then evaluated on the *same* validation windows (the base config's cameras and noise, so the
 validation is the in-the-wild-like mix the shipped model is measured on): MPJPE with clean 2D, with noisy 2D and
@@ -58,7 +59,7 @@ FIXED_CAMERA = {
 }
 
 
-def _merge(*overrides: dict) -> dict:
+def _merge(*overrides: dict[str, dict]) -> dict:
     out: dict = {}
     for o in overrides:
         for section, values in o.items():
@@ -73,6 +74,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no_2d_noise": ("without detector-like 2D noise", NO_2D_NOISE),
     "fixed_camera": ("one camera set-up (random yaw and placement only)", FIXED_CAMERA),
     "none": ("no augmentation at all", _merge(NO_MIRROR, NO_BONE_SCALE, NO_2D_NOISE, FIXED_CAMERA)),
+    "full_seed1": ("the recipe's augmentation, seed 1 (run-to-run spread)", {"seed": 1}),
 }
 OPENPOSE_EXAMPLE = "inputs/openpose_raga/example_1person/output_json"
 
@@ -81,7 +83,10 @@ def variant_config(base: dict, overrides: dict, steps: int, run_dir: Path) -> di
     """The base config with the variant's overrides, a fixed step budget, one thread and its own run folder."""
     cfg = copy.deepcopy(base)
     for section, values in overrides.items():
-        cfg.setdefault(section, {}).update(values)
+        if isinstance(values, dict):
+            cfg.setdefault(section, {}).update(values)
+        else:  # a top-level value such as the seed
+            cfg[section] = values
     ft = cfg.setdefault("finetune", {})
     ft.update({"steps": steps, "time_limit_min": None, "val_every": steps, "ckpt_every": max(100, steps // 5)})
     cfg.update({"threads": 1, "run_dir": str(run_dir), "output": str(run_dir / "model")})

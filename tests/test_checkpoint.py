@@ -242,3 +242,26 @@ def test_two_pass_lift_when_every_window_has_hidden_joints(saved):
         second = net(torch.where(hidden.unsqueeze(-1), first, x2), "2d", torch.zeros_like(hidden))["3d"]
     y3, y2 = loaded.lift(x2, hidden)
     assert torch.allclose(y3, second, atol=1e-6) and torch.allclose(y2, first, atol=1e-6)
+
+
+def test_hidden_frames_alone_take_one_pass(saved):
+    weights, _ = saved
+    loaded = load_model(weights, device="cpu")
+    calls = []
+    run = loaded._run
+
+    def counted(x, *args, **kwargs):
+        calls.append(int(x.shape[0]))
+        return run(x, *args, **kwargs)
+
+    loaded._run = counted
+    x2 = torch.randn(2, 9, 17, 2)
+    frames = torch.zeros(2, 9, dtype=torch.bool)
+    frames[:, 6:] = True  # padding / missing frames: every joint of those frames hidden
+    hidden = frames.unsqueeze(-1).expand(2, 9, 17).clone()
+    loaded.lift(x2, hidden, frames)
+    assert calls == [2]  # no completion pass: the encoder never sees those frames
+    hidden[1, 2, 4] = True  # a joint hidden in a seen frame: that window alone gets the first pass
+    calls.clear()
+    loaded.lift(x2, hidden, frames)
+    assert calls == [1, 2]

@@ -312,3 +312,19 @@ def test_two_pass_is_the_default_and_one_masked_pass_can_be_chosen(checkpoint):
     np.testing.assert_allclose(two.lift(seq).poses_3d, one.lift(seq).poses_3d, atol=1e-6)
     # The completed 2D of hidden joints is the first pass's, which is exactly the single pass's 2D output.
     np.testing.assert_allclose(a.model_2d[5:30, 11:14], b.model_2d[5:30, 11:14], atol=1e-3)
+
+
+def test_per_call_one_pass_preview_then_final_two_pass_relift(checkpoint):
+    seq = smooth_sequence_2d(200)
+    engine = LiftingEngine(checkpoint, device="cpu", batch_size=8, threads=1)
+    before = engine.lift(seq)
+    mask = before.mask.with_user_range(["left_wrist", "left_elbow"], 40, 60)
+    preview = engine.relift(before, mask, complete_first=False)
+    final = engine.relift(before, mask)  # from the reconstruction before the edit, as the docstring says
+    one = LiftingEngine(checkpoint, device="cpu", batch_size=8, threads=1, complete_first=False, cache_bytes=0)
+    two = LiftingEngine(checkpoint, device="cpu", batch_size=8, threads=1, cache_bytes=0)
+    # Each equals a fresh full lift in its mode: the shared cache kept the two modes' windows apart.
+    np.testing.assert_allclose(preview.poses_3d, one.lift(seq, mask).poses_3d, atol=1e-6)
+    np.testing.assert_allclose(final.poses_3d, two.lift(seq, mask).poses_3d, atol=1e-6)
+    assert not np.allclose(preview.poses_3d[40:60], final.poses_3d[40:60], atol=1e-5)
+    np.testing.assert_allclose(engine.lift(seq, mask, complete_first=False).poses_3d, preview.poses_3d, atol=1e-6)

@@ -65,6 +65,7 @@ class _Job:
     frame_hidden: np.ndarray
     plan: WindowPlan
     to_model: Callable[[np.ndarray], np.ndarray] | None = None
+    complete_first: bool = True
 
 
 def _resolve_threads(threads: int | None) -> int:
@@ -142,11 +143,14 @@ class LiftingEngine:
         threshold: float | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        complete_first: bool | None = None,
     ) -> Reconstruction:
         """Lift a 2D sequence (any layout; converted to H36M-17) to 3D for every frame.
 
         ``mask``: what to hide (None = the automatic mask at ``threshold``). Given both, the mask's automatic parts
         are recomputed at ``threshold`` and its user edits kept. Raises ``LiftCancelled`` when ``cancel`` is set.
+        ``complete_first``: None = the engine's setting; False = one masked pass for this call (faster, less
+        accurate on hidden joints: e.g. a live preview while the user drags a mask).
         """
         seq = seq2d.to_h36m()
         if mask is None:
@@ -154,7 +158,7 @@ class LiftingEngine:
         elif threshold is not None:
             mask = mask.with_threshold(seq, threshold)
         hidden = self._hidden_for(seq, mask)
-        job = self._job_2d(seq, hidden)
+        job = self._job_2d(seq, hidden, complete_first=complete_first)
         out3d, out2d = self._run_range(job, 0, seq.num_frames, progress, cancel)
         w, h = self._image_size(seq)
         model_2d = denormalize_screen(out2d, w, h)
@@ -166,18 +170,21 @@ class LiftingEngine:
         new_mask: Mask,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        complete_first: bool | None = None,
     ) -> Reconstruction:
         """``previous`` re-lifted under ``new_mask``, recomputing only the windows whose hidden joints changed.
 
         Frames outside those windows keep ``previous``'s values; the result equals a full ``lift`` with
-        ``new_mask`` (up to floating-point batch effects). ``previous`` is not changed.
+        ``new_mask`` (up to floating-point batch effects). ``previous`` is not changed. ``complete_first`` as in
+        ``lift``: a fast one-pass preview during a drag, then the final relift from the reconstruction before the
+        drag (not from the preview, whose windows would count as unchanged).
         """
         seq = previous.input
         hidden = self._hidden_for(seq, new_mask)
         changed = np.nonzero((hidden != previous.hidden).any(axis=1))[0]
         poses_3d, model_2d, completed = previous.poses_3d, previous.model_2d, previous.completed_2d
         if len(changed):
-            job = self._job_2d(seq, hidden, previous.image_size)
+            job = self._job_2d(seq, hidden, previous.image_size, complete_first)
             plan = job.plan
             touched = plan.windows_touching(int(changed[0]), int(changed[-1]) + 1)
             # Only windows that contain a changed row change; their spans must be re-blended.
@@ -243,7 +250,13 @@ class LiftingEngine:
     def _image_size(seq: PoseSequence2D) -> tuple[int, int]:
         return seq.guess_image_size()
 
-    def _job_2d(self, seq: PoseSequence2D, hidden: np.ndarray, image_size: tuple[int, int] | None = None) -> _Job:
+    def _job_2d(
+        self,
+        seq: PoseSequence2D,
+        hidden: np.ndarray,
+        image_size: tuple[int, int] | None = None,
+        complete_first: bool | None = None,
+    ) -> _Job:
         w, h = image_size or self._image_size(seq)
 
         def to_model(px: np.ndarray) -> np.ndarray:
@@ -256,6 +269,7 @@ class LiftingEngine:
             hidden.all(axis=1),
             WindowPlan(seq.num_frames, self.window, self.overlap),
             to_model,
+            self.complete_first if complete_first is None else bool(complete_first),
         )
 
     @staticmethod
@@ -356,11 +370,13 @@ class LiftingEngine:
         frame_hidden = job.frame_hidden[index] | padding
         hidden = hidden | frame_hidden[..., None]
         x[hidden] = 0.0  # values under the mask are ignored by the model; zero them so keys ignore them too
-        keys = [window_key(job.modality, x[k], hidden[k], frame_hidden[k]) for k in range(len(batch))]
+        # The inference mode is part of the key: one-pass and two-pass outputs of a window differ.
+        mode = f"{job.modality}:{'two-pass' if job.complete_first else 'one-pass'}"
+        keys = [window_key(mode, x[k], hidden[k], frame_hidden[k]) for k in range(len(batch))]
         outputs: list[tuple[np.ndarray, ...] | None] = [self.cache.get(key) for key in keys]
         todo = [k for k, out in enumerate(outputs) if out is None]
         if todo:
-            computed = self._infer(job.modality, x[todo], hidden[todo], frame_hidden[todo])
+            computed = self._infer(job.modality, x[todo], hidden[todo], frame_hidden[todo], job.complete_first)
             for n, k in enumerate(todo):
                 value = tuple(np.ascontiguousarray(c[n]) for c in computed)
                 self.cache.put(keys[k], value)
@@ -370,7 +386,7 @@ class LiftingEngine:
         return outputs
 
     def _infer(
-        self, modality: str, x: np.ndarray, hidden: np.ndarray, frame_hidden: np.ndarray
+        self, modality: str, x: np.ndarray, hidden: np.ndarray, frame_hidden: np.ndarray, complete_first: bool = True
     ) -> tuple[np.ndarray, ...]:
         """One network call on ``x (B, W, 17, C)``; returns float32 ``(3d,)`` or ``(3d, 2d)`` numpy arrays."""
         xt = torch.from_numpy(np.ascontiguousarray(x)).to(self._device, self._dtype)
@@ -379,7 +395,7 @@ class LiftingEngine:
         ft = torch.from_numpy(frame_hidden).to(self._device) if frame_hidden.any() else None
         with self._network_lock:
             if modality == "2d":
-                out = self.model.lift(xt, ht, ft, complete_first=self.complete_first)
+                out = self.model.lift(xt, ht, ft, complete_first=complete_first)
             else:
                 out = (self.model.complete_3d(xt, ht, ft),)
         with self._stats_lock:

@@ -342,7 +342,10 @@ class LoadedModel:
         Returns (x2d with hidden joints replaced, (B,) bool rows that had hidden joints, those rows' completed 2D
         (R, T, J, 2) or None when no joint was hidden)."""
         hidden = hidden.to(torch.bool)
-        rows = hidden.flatten(1).any(dim=1)
+        seen = hidden if frame_hidden is None else hidden & ~frame_hidden.to(torch.bool).unsqueeze(-1)
+        # Joints hidden only because their whole frame is hidden (padding, missing frames) stay hidden in the
+        # second pass anyway: a window needs the first pass only for joints hidden in frames the encoder sees.
+        rows = seen.flatten(1).any(dim=1)
         if not bool(rows.any()):
             return x2d, rows, None
         fh = None if frame_hidden is None else frame_hidden[rows]
