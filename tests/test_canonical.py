@@ -139,6 +139,7 @@ def test_csv_bad_inputs(tmp_path):
         ([_row(0)], "# fps=-3\n", r"'# fps=' line: fps -3.0 is not in"),
         ([_row(0)], "# fps=100000\n", r"fps 100000.0 is not in"),
         ([_row(0)], "# fps=abc\n", r"fps='abc' is not a number"),
+        ([_row(0)], "# person_id=2.5\n", r"'# person_id=' line: person_id='2.5' is not a whole number"),
         ([_row(0)], "# layout=nosuch\n", r"unknown layout 'nosuch'"),
         ([_row(0)], "# layout=body25\n", r"columns do not match layout body25"),
         ([_row(0)], "# width=640\n", r"width=' and '# height=' must be given together"),

@@ -205,13 +205,15 @@ def _fill_gaps(frames: np.ndarray, values: np.ndarray) -> tuple[int, np.ndarray]
     return start, full
 
 
-def _meta_float(meta: dict[str, str], key: str, path: Path) -> float | None:
+def _meta_number(meta: dict[str, str], key: str, path: Path, kind: type = float) -> float | int | None:
+    """The ``# key=`` comment value as ``kind`` (float or int), None when absent; a bad value names the line."""
     if key not in meta:
         return None
     try:
-        return float(meta[key])
+        return kind(meta[key])
     except ValueError:
-        raise PoseDataError(f"{key}={meta[key]!r} is not a number", path, f"'# {key}=' line") from None
+        what = "a whole number" if kind is int else "a number"
+        raise PoseDataError(f"{key}={meta[key]!r} is not {what}", path, f"'# {key}=' line") from None
 
 
 def _meta_image_size(meta: dict[str, str], path: Path) -> tuple[int, int] | None:
@@ -220,15 +222,6 @@ def _meta_image_size(meta: dict[str, str], path: Path) -> tuple[int, int] | None
     if "width" not in meta or "height" not in meta:
         raise PoseDataError("'# width=' and '# height=' must be given together", path, "comment lines")
     return check_image_size((meta["width"], meta["height"]), path, "'# width=/# height=' lines")
-
-
-def _meta_int(meta: dict[str, str], key: str, path: Path) -> int | None:
-    if key not in meta:
-        return None
-    try:
-        return int(meta[key])
-    except ValueError:
-        raise PoseDataError(f"{key}={meta[key]!r} is not a whole number", path, f"'# {key}=' line") from None
 
 
 def read_csv_2d(path: str | os.PathLike, layout: str | None = None) -> tuple[PoseSequence2D, dict[str, str]]:
@@ -259,7 +252,7 @@ def read_csv_2d(path: str | os.PathLike, layout: str | None = None) -> tuple[Pos
     _check_xy_pairs(xy, frames, start, joints, path, table)
     visible = np.isfinite(xy).all(axis=2)
     scores = np.where(np.isnan(scores), 1.0, scores)
-    fps = _meta_float(table.meta, "fps", path)
+    fps = _meta_number(table.meta, "fps", path)
     if fps is not None:
         check_fps(fps, path, "'# fps=' line")
     seq = PoseSequence2D(
@@ -268,7 +261,7 @@ def read_csv_2d(path: str | os.PathLike, layout: str | None = None) -> tuple[Pos
         visible=visible,
         fps=fps if fps is not None else 30.0,
         layout=lay.name,
-        person_id=_meta_int(table.meta, "person_id", path),
+        person_id=_meta_number(table.meta, "person_id", path, int),
         source=os.fspath(path),
         start_frame=start,
         image_size=_meta_image_size(table.meta, path),
@@ -315,7 +308,7 @@ def read_csv_3d(path: str | os.PathLike, layout: str | None = None) -> Canonical
     hidden = None
     if all((n, "hidden") in index for n in joints):
         hidden = np.nan_to_num(filled[:, [index[(n, "hidden")] for n in joints]], nan=0.0) != 0
-    fps = _meta_float(table.meta, "fps", path)
+    fps = _meta_number(table.meta, "fps", path)
     if fps is None and times is not None and len(frames) > 1:
         steps = np.diff(times) / np.diff(frames)
         if np.isfinite(steps).all() and steps.min() > 0:

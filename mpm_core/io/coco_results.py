@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from mpm_core.errors import PoseDataError
-from mpm_core.io.common import Detection, RawPoses, frame_number_from_name, load_json, numbers, resolve_layout
+from mpm_core.io.common import (
+    Detection,
+    RawPoses,
+    frame_number_from_name,
+    keypoint_triples,
+    load_json,
+    numbers,
+    resolve_layout,
+)
 
 
 def _entries(data, path: Path) -> tuple[list, dict]:
@@ -75,12 +83,8 @@ def read_coco_results(path: str | os.PathLike, layout: str | None = None) -> Raw
         if frame is None:
             frame = frame_number_from_name(image_id, path, f"{where}.image_id")
         where = f"entry {i} (image {image_id!r})"
-        values = numbers(entry["keypoints"], path, f"{where}.keypoints")
-        if len(values) % 3:
-            raise PoseDataError(
-                f"{len(values)} values is not a multiple of 3 (x, y, score per joint)", path, f"{where}.keypoints"
-            )
-        joints = len(values) // 3
+        arr = keypoint_triples(entry["keypoints"], path, f"{where}.keypoints", score="score")
+        joints = len(arr)
         if count is None:
             count = joints
             resolve_layout(joints, layout, path, where)  # fail early on an unknown count
@@ -88,7 +92,6 @@ def read_coco_results(path: str | os.PathLike, layout: str | None = None) -> Raw
             raise PoseDataError(
                 f"mixed layouts: {joints} joints here, {count} in earlier entries", path, f"{where}.keypoints"
             )
-        arr = values.reshape(joints, 3)
         finite = np.isfinite(arr).all(axis=1)
         # COCO marks an unlabelled joint as 0, 0, 0; results files give every joint a score.
         visible = finite & ~((arr[:, 0] == 0) & (arr[:, 1] == 0) & (arr[:, 2] <= 0))

@@ -132,6 +132,14 @@ def numbers(values: Any, path: str | os.PathLike, where: str, length: int | None
     return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
 
+def keypoint_triples(values: Any, path: str | os.PathLike, where: str, score: str = "confidence") -> np.ndarray:
+    """A flat JSON list ``[x0, y0, s0, x1, y1, s1, ...]`` (OpenPose, COCO results) as ``(J, 3)`` float64."""
+    flat = numbers(values, path, where)
+    if len(flat) % 3:
+        raise PoseDataError(f"{len(flat)} values is not a multiple of 3 (x, y, {score} per joint)", path, where)
+    return flat.reshape(-1, 3)
+
+
 def frame_number_from_name(name: str | int, path: str | os.PathLike, where: str) -> int:
     """Frame number from an image id: an int, or the last run of digits in a file name ('frame_00012.png' -> 12)."""
     if isinstance(name, bool):

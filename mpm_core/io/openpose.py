@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mpm_core.errors import PoseDataError
-from mpm_core.io.common import Detection, RawPoses, frame_number_from_name, load_json, numbers, resolve_layout
+from mpm_core.io.common import Detection, RawPoses, frame_number_from_name, keypoint_triples, load_json, resolve_layout
 
 #: Layouts OpenPose writes, by joints per person (BODY_25 default, COCO-18 with --model_pose COCO).
 OPENPOSE_LAYOUTS = {25: "body25", 18: "coco18"}
@@ -68,17 +68,13 @@ def parse_frame(
         key = next((k for k in _KEYPOINT_KEYS if k in person), None)
         if key is None:
             raise PoseDataError("no 'pose_keypoints_2d'", path, where)
-        values = numbers(person[key], path, f"{where}.{key}")
-        if len(values) % 3:
-            raise PoseDataError(
-                f"{len(values)} values is not a multiple of 3 (x, y, confidence per joint)", path, f"{where}.{key}"
-            )
-        joints = len(values) // 3
+        arr = keypoint_triples(person[key], path, f"{where}.{key}")
+        joints = len(arr)
         if count is None:
             count = joints
             if layout is None and joints not in OPENPOSE_LAYOUTS:
                 raise PoseDataError(
-                    f"{joints} joints (from {len(values)} values) is neither BODY_25 (75 values) nor COCO-18 (54)",
+                    f"{joints} joints (from {3 * joints} values) is neither BODY_25 (75 values) nor COCO-18 (54)",
                     path,
                     f"{where}.{key}",
                 )
@@ -86,7 +82,6 @@ def parse_frame(
             raise PoseDataError(
                 f"mixed layouts: {joints} joints here, {count} joints in earlier people/frames", path, f"{where}.{key}"
             )
-        arr = values.reshape(joints, 3)
         conf = arr[:, 2]
         visible = np.isfinite(arr).all(axis=1) & (conf > 0)
         kp = np.where(visible[:, None], arr[:, :2], 0.0)
