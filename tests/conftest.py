@@ -51,3 +51,14 @@ class SharedData:
 def shared_data() -> SharedData:
     """``shared_data("inputs/...")`` gives a path; ``shared_data.glob("mocap/**/*.bvh")`` a list."""
     return SharedData(_shared_root())
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread during the test (tiny networks run faster without thread hand-offs); restored after."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

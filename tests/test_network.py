@@ -11,12 +11,7 @@ from mpm_core.model.network import MPMNetwork, NetworkConfig
 TINY = dict(window=9, width=32, heads=4, encoder_layers=2, decoder_layers=1, decoder_width=32, decoder_heads=4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _net(seed: int = 0, **overrides) -> MPMNetwork:
