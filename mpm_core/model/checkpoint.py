@@ -309,30 +309,33 @@ class LoadedModel:
         hidden in the second pass: filling them first was measured worse. The completed 2D returned for such
         windows is the first pass's.
         """
-        if not complete_first:
-            out = self._run(x2d, "2d", hidden, frame_hidden, ("2d", "3d"))
-            return out["3d"], out["2d"]
-        with torch.inference_mode():
-            x2d, rows, first = self._complete_hidden_2d(x2d, hidden, frame_hidden)
-            nothing_hidden = torch.zeros_like(hidden, dtype=torch.bool)
-            if first is not None and bool(rows.all()):
-                # Every window was completed in the first pass: its 2D is the answer, skip the 2D decoder.
-                return self._run(x2d, "2d", nothing_hidden, frame_hidden, ("3d",))["3d"], first
-            out = self._run(x2d, "2d", nothing_hidden, frame_hidden, ("2d", "3d"))
-            completed = out["2d"]
-            if first is not None:
-                completed[rows.to(completed.device)] = first
-            return out["3d"], completed
+        out = self._lift(x2d, hidden, frame_hidden, complete_first, with_2d=True)
+        return out["3d"], out["2d"]
 
     def lift_3d_only(
         self, x2d: Tensor, hidden: Tensor, frame_hidden: Tensor | None = None, complete_first: bool = True
     ) -> Tensor:
         """Like ``lift`` but returns only the 3D (skips the 2D decoder where it can)."""
+        return self._lift(x2d, hidden, frame_hidden, complete_first, with_2d=False)["3d"]
+
+    def _lift(
+        self, x2d: Tensor, hidden: Tensor, frame_hidden: Tensor | None, complete_first: bool, with_2d: bool
+    ) -> dict[str, Tensor]:
+        """``lift``'s work: {"3d", and "2d" when ``with_2d``}."""
         if not complete_first:
-            return self._run(x2d, "2d", hidden, frame_hidden, ("3d",))["3d"]
+            return self._run(x2d, "2d", hidden, frame_hidden, ("2d", "3d") if with_2d else ("3d",))
         with torch.inference_mode():
-            x2d, _, _ = self._complete_hidden_2d(x2d, hidden, frame_hidden)
-            return self._run(x2d, "2d", torch.zeros_like(hidden, dtype=torch.bool), frame_hidden, ("3d",))["3d"]
+            x2d, rows, first = self._complete_hidden_2d(x2d, hidden, frame_hidden)
+            # The second pass needs the 2D decoder only for windows the first pass did not complete.
+            decode_2d = with_2d and not (first is not None and bool(rows.all()))
+            nothing_hidden = torch.zeros_like(hidden, dtype=torch.bool)
+            out = self._run(x2d, "2d", nothing_hidden, frame_hidden, ("2d", "3d") if decode_2d else ("3d",))
+            if with_2d and first is not None:
+                if decode_2d:
+                    out["2d"][rows.to(out["2d"].device)] = first
+                else:
+                    out["2d"] = first
+            return out
 
     def _complete_hidden_2d(
         self, x2d: Tensor, hidden: Tensor, frame_hidden: Tensor | None
