@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 import tomllib
 
 from mpm_core.errors import PoseDataError
+from mpm_core.model import masking
 from mpm_core.model.network import NetworkConfig
 
 #: Every mocap set the data pipeline knows (folder names under the mocap root).
@@ -290,15 +291,7 @@ def validate_config(config: TrainConfig) -> None:
         bad = sorted(set(phase.loss) - known_losses)
         if bad:
             raise PoseDataError(f"{name}.loss: unknown term(s) {', '.join(bad)}; known: {sorted(known_losses)}", path)
-        known_masks = {
-            "clean",
-            "random_joints",
-            "limb_window",
-            "spatio_temporal",
-            "limb",
-            "held_joints",
-            "frame_block",
-        }
+        known_masks = {"clean", *masking.SAMPLERS}
         bad = sorted(set(phase.mask_mix) - known_masks)
         if bad:
             raise PoseDataError(

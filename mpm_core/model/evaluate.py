@@ -29,7 +29,7 @@ from mpm_core.errors import PoseDataError
 from mpm_core.model.checkpoint import LoadedModel, default_model_path, load_model, portable_path
 from mpm_core.model.config import TrainConfig, config_from_dict
 from mpm_core.model.data import ValidationSet, build_validation, prepare_clips, split_clips
-from mpm_core.model.masking import LIMB_INDICES
+from mpm_core.model.masking import LIMB_INDICES, random_joints
 
 CONDITIONS = (
     "clean",
@@ -54,7 +54,7 @@ def _masks(val: ValidationSet, config: TrainConfig) -> dict[str, tuple[np.ndarra
     B, T, J, _ = val.clean.x2d.shape
     none = np.zeros((B, T, J), bool)
     pad = val.clean.pad
-    random30 = rng.random((B, T, J)) < config.evaluate.mask_joint_ratio
+    random30, _ = random_joints(B, T, J, config.evaluate.mask_joint_ratio, rng)
     limbs = list(LIMB_INDICES.values())
     limb_mask = np.zeros((B, T, J), bool)
     for b, which in enumerate(rng.integers(len(limbs), size=B)):
@@ -66,7 +66,7 @@ def _masks(val: ValidationSet, config: TrainConfig) -> dict[str, tuple[np.ndarra
         "mask30": (random30, pad),
         "limb": (limb_mask, pad),
         "frames50": (none, pad | frames),
-        "complete3d": (rng.random((B, T, J)) < config.evaluate.mask_joint_ratio, pad),
+        "complete3d": (random_joints(B, T, J, config.evaluate.mask_joint_ratio, rng)[0], pad),
     }
 
 

@@ -32,6 +32,9 @@ LIMBS: dict[str, tuple[str, ...]] = {
 }
 LIMB_INDICES: dict[str, tuple[int, ...]] = {k: tuple(H36M_JOINTS.index(n) for n in v) for k, v in LIMBS.items()}
 
+#: Share of joints hidden by ``random_joints`` (finetuning, and the validation's masked condition).
+RANDOM_JOINT_RATIO = 0.3
+
 #: Default score below which a detected joint is treated as hidden.
 DEFAULT_SCORE_THRESHOLD = 0.3
 
@@ -137,6 +140,19 @@ def limb(
     return joint_mask, frame_mask
 
 
+def limb_window(B: int, T: int, J: int = len(H36M_JOINTS), rng: RngLike = None) -> tuple[np.ndarray, np.ndarray]:
+    """One limb hidden in every frame of the window (out of frame or behind the body the whole time)."""
+    return limb(B=B, T=T, J=J, min_frames=T, rng=rng)
+
+
+def random_joints(
+    B: int, T: int, J: int, ratio: float = RANDOM_JOINT_RATIO, rng: RngLike = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each (frame, joint) hidden independently with probability ``ratio``; no whole frames hidden."""
+    _check_dims(B, T, J)
+    return make_rng(rng).random((B, T, J)) < ratio, np.zeros((B, T), bool)
+
+
 def held_joints(
     B: int,
     T: int,
@@ -196,6 +212,16 @@ def score_driven(
     return joint_mask & ~frame_mask[..., None], frame_mask
 
 
+#: Structured occlusion samplers (``mixed`` draws among them).
+STRUCTURED_SAMPLERS = {
+    "spatio_temporal": spatio_temporal,
+    "limb": limb,
+    "held_joints": held_joints,
+    "frame_block": frame_block,
+}
+#: Every sampler a finetuning ``mask_mix`` may name (besides "clean"), called with ``B, T, J, rng`` only.
+SAMPLERS = {**STRUCTURED_SAMPLERS, "random_joints": random_joints, "limb_window": limb_window}
+
 #: Structured masks mixed by ``mixed`` with their default weights.
 MIXED_WEIGHTS: dict[str, float] = {"spatio_temporal": 0.5, "limb": 0.2, "held_joints": 0.15, "frame_block": 0.15}
 
@@ -209,7 +235,7 @@ def mixed(
     """
     _check_dims(B, T, J)
     w = dict(MIXED_WEIGHTS if weights is None else weights)
-    funcs = {"spatio_temporal": spatio_temporal, "limb": limb, "held_joints": held_joints, "frame_block": frame_block}
+    funcs = STRUCTURED_SAMPLERS
     unknown = sorted(set(w) - set(funcs))
     if unknown:
         raise ValueError(f"unknown sampler(s) {unknown}; known: {', '.join(funcs)}")

@@ -32,8 +32,6 @@ from mpm_core.model.data import split_clips as _split
 from mpm_core.model.network import MPMNetwork, count_parameters
 
 PHASES = ("pretrain", "finetune")
-#: Share of joints hidden by the "random_joints" finetuning mask and by the validation masked condition.
-RANDOM_JOINT_RATIO = 0.3
 STATE_FORMAT = 1
 
 
@@ -72,14 +70,8 @@ def _init_distributed(world: int) -> torch.device:
 # -- masks and losses -----------------------------------------------------------------------------------------
 
 
-def random_joints(B: int, T: int, J: int, ratio: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Each (frame, joint) hidden independently with probability ``ratio``; no whole frames hidden."""
-    return rng.random((B, T, J)) < ratio, np.zeros((B, T), bool)
-
-
 def finetune_masks(mix: dict[str, float], B: int, T: int, J: int, rng: np.random.Generator):
-    """Per window one mask kind drawn from ``mix`` ("clean", "random_joints", "limb_window" or a ``masking``
-    sampler)."""
+    """Per window one mask kind drawn from ``mix``: "clean" or a ``masking.SAMPLERS`` name."""
     names = [n for n, w in mix.items() if w > 0] or ["clean"]
     p = np.array([mix.get(n, 1.0) for n in names], float)
     pick = rng.choice(len(names), size=B, p=p / p.sum())
@@ -88,13 +80,7 @@ def finetune_masks(mix: dict[str, float], B: int, T: int, J: int, rng: np.random
         rows = np.flatnonzero(pick == i)
         if not rows.size or name == "clean":
             continue
-        if name == "random_joints":
-            jm, fm = random_joints(rows.size, T, J, RANDOM_JOINT_RATIO, rng)
-        elif name == "limb_window":
-            # A limb hidden in every frame of the window (out of frame / behind the body the whole time).
-            jm, fm = masking.limb(B=rows.size, T=T, J=J, min_frames=T, rng=rng)
-        else:
-            jm, fm = getattr(masking, name)(B=rows.size, T=T, J=J, rng=rng)
+        jm, fm = masking.SAMPLERS[name](B=rows.size, T=T, J=J, rng=rng)
         joint_mask[rows], frame_mask[rows] = jm, fm
     return joint_mask, frame_mask
 
@@ -182,7 +168,7 @@ def quick_validation(network: MPMNetwork, val: ValidationSet, device: torch.devi
     network.eval()
     rng = np.random.default_rng(seed)
     B, T, J, _ = val.clean.x2d.shape
-    hide, _ = random_joints(B, T, J, RANDOM_JOINT_RATIO, rng)
+    hide, _ = masking.random_joints(B, T, J, rng=rng)
     sums = {"val_mpjpe_mm": 0.0, "val_mpjpe_masked30_mm": 0.0}
     count = 0.0
     with torch.inference_mode():
