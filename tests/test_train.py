@@ -219,3 +219,15 @@ def test_ddp_two_processes_gloo(tiny_config, tmp_path):
     assert summaries[0]["param_fingerprint"] == summaries[1]["param_fingerprint"]
     assert summaries[0]["batch_fingerprint"] != summaries[1]["batch_fingerprint"]
     assert (tiny_config.parent / "run" / "finetune_last.safetensors").is_file()
+
+
+def test_config_names_unknown_masks_and_losses(tmp_path):
+    from mpm_core.model.config import config_from_dict
+
+    path = str(tmp_path / "recipe.json")
+    ok = config_from_dict({"finetune": {"mask_mix": {"clean": 0.5, "limb_window": 0.3, "random_joints": 0.2}}}, path)
+    assert ok.finetune.mask_mix["limb_window"] == 0.3
+    with pytest.raises(PoseDataError, match=r"recipe.json.*finetune.mask_mix: unknown mask\(s\) limbs_window"):
+        config_from_dict({"finetune": {"mask_mix": {"limbs_window": 1.0}}}, path)
+    with pytest.raises(PoseDataError, match=r"pretrain.loss: unknown term\(s\) recon4d"):
+        config_from_dict({"pretrain": {"loss": {"recon4d": 1.0}}}, path)
