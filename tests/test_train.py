@@ -231,3 +231,14 @@ def test_config_names_unknown_masks_and_losses(tmp_path):
         config_from_dict({"finetune": {"mask_mix": {"limbs_window": 1.0}}}, path)
     with pytest.raises(PoseDataError, match=r"pretrain.loss: unknown term\(s\) recon4d"):
         config_from_dict({"pretrain": {"loss": {"recon4d": 1.0}}}, path)
+
+
+def test_toml_config_is_read_and_a_broken_one_named(tmp_path):
+    good = tmp_path / "recipe.toml"
+    good.write_text("seed = 3\n[finetune]\nsteps = 7\n[finetune.mask_mix]\nclean = 1.0\n")
+    config = load_config(good)
+    assert config.seed == 3 and config.finetune.steps == 7 and config.finetune.mask_mix == {"clean": 1.0}
+    bad = tmp_path / "broken.toml"
+    bad.write_text("seed = = 3\n")
+    with pytest.raises(PoseDataError, match="broken.toml"):
+        load_config(bad)
