@@ -20,9 +20,8 @@ import os
 import numpy as np
 
 from mpm_core.atomic import atomic_write
-from mpm_core.errors import PoseDataError
-from mpm_core.io.canonical import FLOAT_DIGITS, check_hidden, write_csv_3d
-from mpm_core.sequence import UNITS, PoseSequence3D
+from mpm_core.io.canonical import check_hidden, format_float, in_units, write_csv_3d
+from mpm_core.sequence import PoseSequence3D
 
 FORMAT_NAME = "mpm-studio-3d"
 FORMAT_VERSION = 1
@@ -30,17 +29,6 @@ AXES_TEXT = {
     "camera": "x right, y down, z forward (camera frame, root-relative: pelvis at the origin)",
     "world": "y up, floor at y = 0 (world frame)",
 }
-
-
-def _fmt(value: float) -> str:
-    return format(float(value), f".{FLOAT_DIGITS}g")
-
-
-def in_units(seq: PoseSequence3D, units: str) -> np.ndarray:
-    """``(T, J, 3)`` float64 coordinates of ``seq`` in ``units``."""
-    if units not in UNITS:
-        raise PoseDataError(f"unknown units {units!r}; known: {', '.join(UNITS)}", where="units")
-    return seq.keypoints.astype(np.float64) * (UNITS[seq.units] / UNITS[units])
 
 
 def header_lines(seq: PoseSequence3D, units: str, model: str = "") -> list[str]:
@@ -80,6 +68,8 @@ def write_csv_long(
         writer.writerow(["frame", "time_s", "joint", "x", "y", "z", "confidence", "masked"])
         for t, frame in enumerate(seq.frame_numbers):
             for j, name in enumerate(names):
-                xyz = [_fmt(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
+                xyz = [format_float(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
                 masked = "1" if hidden is not None and hidden[t, j] else "0"
-                writer.writerow([str(int(frame)), _fmt(times[t]), name, *xyz, _fmt(seq.scores[t, j]), masked])
+                writer.writerow(
+                    [str(int(frame)), format_float(times[t]), name, *xyz, format_float(seq.scores[t, j]), masked]
+                )

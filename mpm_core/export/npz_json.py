@@ -31,8 +31,8 @@ import os
 import numpy as np
 
 from mpm_core.atomic import atomic_write
-from mpm_core.export.csv_export import AXES_TEXT, FORMAT_NAME, FORMAT_VERSION, in_units
-from mpm_core.io.canonical import check_hidden
+from mpm_core.export.csv_export import AXES_TEXT, FORMAT_NAME, FORMAT_VERSION
+from mpm_core.io.canonical import check_hidden, in_units
 from mpm_core.sequence import PoseSequence3D
 
 JSON_DECIMALS = 6

@@ -340,8 +340,16 @@ def _check_units_coords(units: str, coords: str, path: Path, where: str) -> None
 
 
 # -- CSV writing ------------------------------------------------------------------------------------------------------
-def _fmt(value: float) -> str:
+def format_float(value: float) -> str:
+    """A number as CSV text with ``FLOAT_DIGITS`` significant digits (a float32 reads back exactly)."""
     return format(float(value), f".{FLOAT_DIGITS}g")
+
+
+def in_units(seq: PoseSequence3D, units: str) -> np.ndarray:
+    """``(T, J, 3)`` float64 coordinates of ``seq`` in ``units`` (a ``sequence.UNITS`` name)."""
+    if units not in UNITS:
+        raise PoseDataError(f"unknown units {units!r}; known: {', '.join(UNITS)}", where="units")
+    return seq.keypoints.astype(np.float64) * (UNITS[seq.units] / UNITS[units])
 
 
 def write_csv_2d(path: str | os.PathLike, seq: PoseSequence2D) -> None:
@@ -361,7 +369,7 @@ def write_csv_2d(path: str | os.PathLike, seq: PoseSequence2D) -> None:
             for j in range(lay.num_joints):
                 if seq.visible[t, j]:
                     x, y = seq.keypoints[t, j]
-                    row += [_fmt(x), _fmt(y), _fmt(seq.scores[t, j])]
+                    row += [format_float(x), format_float(y), format_float(seq.scores[t, j])]
                 else:
                     row += ["", "", ""]
             writer.writerow(row)
@@ -380,11 +388,9 @@ def write_csv_3d(
     ``comments``: the ``#`` lines before the header (default: layout, coords, units, fps); the exporters pass
     a longer set (``mpm_core.export.csv_export.header_lines``).
     """
-    if units not in UNITS:
-        raise PoseDataError(f"unknown units {units!r}; known: {', '.join(UNITS)}", where="units")
+    coords = in_units(seq, units)
     lay = seq.layout_info
     hidden = check_hidden(hidden, seq)
-    coords = seq.keypoints.astype(np.float64) * (UNITS[seq.units] / UNITS[units])
     if comments is None:
         comments = [f"# layout={lay.name}", f"# coords={seq.coords}", f"# units={units}", f"# fps={float(seq.fps)!r}"]
     header = ["frame", "time_s"] + [f"{n}_{f}" for n in lay.joint_names for f in ("x", "y", "z")]
@@ -396,9 +402,9 @@ def write_csv_3d(
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
         for t, frame in enumerate(seq.frame_numbers):
-            row = [str(int(frame)), _fmt(times[t])]
+            row = [str(int(frame)), format_float(times[t])]
             for j in range(lay.num_joints):
-                row += [_fmt(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
+                row += [format_float(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
             if hidden is not None:
                 row += ["1" if h else "0" for h in hidden[t]]
             writer.writerow(row)
