@@ -44,7 +44,8 @@ def _unwrap(value, path: Path, key: str):
     raise PoseDataError("expected a pickled dict (np.savez of a dict)", path, f"key {key!r}")
 
 
-def _load_key(path: str | os.PathLike, key: str) -> tuple[dict, Path]:
+def _load_key(path: str | os.PathLike, key: str) -> tuple[dict, Path, dict]:
+    """``(the dict under key, path, every array of the file)``: the file is read once."""
     p = Path(path)
     if not p.is_file():
         raise PoseDataError("file not found", p)
@@ -54,7 +55,7 @@ def _load_key(path: str | os.PathLike, key: str) -> tuple[dict, Path]:
     value = _unwrap(data[key], p, key)
     if not isinstance(value, dict):
         raise PoseDataError(f"{key!r} must be a dict of subjects, got {type(value).__name__}", p)
-    return value, p
+    return value, p, data
 
 
 def _array(value, shape_tail: tuple[int, ...], path: Path, where: str) -> np.ndarray:
@@ -75,7 +76,7 @@ def _array(value, shape_tail: tuple[int, ...], path: Path, where: str) -> np.nda
 
 def read_h36m_3d(path: str | os.PathLike, fps: float = H36M_FPS) -> dict[str, dict[str, PoseSequence3D]]:
     """``{subject: {action: PoseSequence3D}}``: H36M-17, metres, world frame Y up (converted from Z up)."""
-    positions, p = _load_key(path, "positions_3d")
+    positions, p, _ = _load_key(path, "positions_3d")
     out: dict[str, dict[str, PoseSequence3D]] = {}
     for subject, actions in positions.items():
         if not isinstance(actions, dict):
@@ -112,8 +113,7 @@ def read_h36m_2d(path: str | os.PathLike, fps: float = H36M_FPS) -> H36M2D:
     joint count (17 -> h36m17, 32 -> H36M ground truth reduced to 17). Cameras beyond the four of Human3.6M get no
     image size.
     """
-    positions, p = _load_key(path, "positions_2d")
-    data = load_npz_restricted(p)
+    positions, p, data = _load_key(path, "positions_2d")
     metadata = _unwrap(data["metadata"], p, "metadata") if "metadata" in data else {}
     if not isinstance(metadata, dict):
         raise PoseDataError("'metadata' must be a dict", p)
