@@ -31,7 +31,7 @@ from mpm_core.io.rig_mapping import match_landmarks, points_to_h36m
 from mpm_core.skeleton import H36M_JOINTS
 
 J = {n: i for i, n in enumerate(H36M_JOINTS)}
-CORPUS_TABLES = ("bandai_corpus", "reactidle_corpus", "extra_corpus")
+CORPUS_TABLES = ("bandai_corpus", "reactidle_corpus", "extra_corpus", "cmu_dance_corpus")
 
 # Median length per clip (metres). Lower bounds sit a little under the usual adult ranges because of three rigs
 # whose calibration is what it is: ReActIdle acted_004 has a 0.28 m shin, the ACCAD Female1 rig a 0.19 m upper
@@ -139,7 +139,8 @@ def test_every_listed_clip_loads_with_its_frame_count_and_fps(clips, expected_ta
             bad.append(f"{rel}: {clip.joints.shape[0]} frames at {clip.fps:.4f} fps, table says {frames} at {fps}")
     assert not bad, "\n".join(bad)
     assert {c.folder for c in clips} >= {
-        "bandai", "bandai_corpus", "reactidle", "reactidle_corpus", "cmu_bvh", "cmu_asfamc", "hdm05", "extra_corpus"
+        "bandai", "bandai_corpus", "reactidle", "reactidle_corpus", "cmu_bvh", "cmu_asfamc", "hdm05", "extra_corpus",
+        "cmu_dance_corpus",
     }  # fmt: skip
 
 
