@@ -153,3 +153,53 @@ def test_apply_mask_specs_and_out_of_range():
         apply_mask_specs(Mask.empty(20), ["pelvis:10-20"])
     with pytest.raises(PoseDataError, match="outside"):
         apply_mask_specs(Mask.empty(20), ["pelvis:20-"])
+
+
+def test_forced_visible_overrides_low_confidence_only():
+    seq = _seq()
+    mask = Mask.from_sequence(seq, 0.3)
+    forced = np.zeros_like(mask.user)
+    forced[1, 3] = True  # low confidence: can be forced
+    forced[4, 7] = True  # missing: forcing it has no effect
+    forced[0, 0] = True  # visible anyway: nothing to force
+    out = mask.with_forced(forced)
+    assert out is not mask and not mask.forced.any()
+    assert out.forced[1, 3] and not out.forced[4, 7] and not out.forced[0, 0]
+    assert not out.combined[1, 3] and out.combined[4, 7] and out.combined[2, 5]
+    # The user can still hide a forced joint; a new threshold keeps forcing where the joint is still low.
+    assert out.with_user_range("left_hip", 1, 2).combined[1, 4]
+    assert out.with_threshold(seq, 0.3).forced[1, 3]
+    assert not out.with_threshold(seq, 0.05).forced[1, 3]
+    assert out != mask and out == mask.with_forced(forced)
+
+
+def test_with_rows_restores_a_span():
+    mask = Mask.from_sequence(_seq(), 0.3)
+    edited = mask.with_user_range("left_arm", 2, 4)
+    restored = edited.with_rows(2, mask.user[2:4], mask.forced[2:4])
+    assert restored == mask
+    with pytest.raises(PoseDataError):
+        mask.with_rows(5, np.zeros((3, 17), bool))
+
+
+def test_invert_and_clear():
+    mask = Mask.from_sequence(_seq(), 0.3).with_user_range("pelvis", 0, 2)
+    inv = mask.inverted()
+    # Everything the model saw is now hidden and vice versa, except missing joints, which stay hidden.
+    np.testing.assert_array_equal(inv.combined, ~mask.combined | mask.missing)
+    assert inv.inverted().combined.sum() == mask.combined.sum()
+    cleared = inv.cleared()
+    np.testing.assert_array_equal(cleared.combined, mask.low_confidence | mask.missing)
+
+
+def test_random_joints_ratio_seed_and_range():
+    mask = Mask.empty(50)
+    a = mask.with_random_joints(0.3, seed=7, start=10, stop=40)
+    b = mask.with_random_joints(0.3, seed=7, start=10, stop=40)
+    c = mask.with_random_joints(0.3, seed=8, start=10, stop=40)
+    assert a == b and a != c
+    per_frame = a.user.sum(axis=1)
+    assert (per_frame[10:40] == round(0.3 * 17)).all() and per_frame[:10].sum() == 0 and per_frame[40:].sum() == 0
+    for bad in (-0.1, 1.5):
+        with pytest.raises(PoseDataError):
+            mask.with_random_joints(bad, seed=0)

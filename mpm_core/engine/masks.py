@@ -7,6 +7,9 @@ A joint is hidden for one of three reasons, stored separately so that undo and t
 * ``missing``: the input has no (finite) coordinate for it (automatic).
 
 ``missing`` and ``low_confidence`` never overlap: a missing joint has score 0 and is counted as missing only.
+
+A fourth origin, ``forced``, un-hides: the user forces a low-confidence joint visible (the detector was right
+after all). It overrides ``low_confidence`` only; a missing joint has nothing to show and cannot be forced.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ class Mask:
         low_confidence: ``(T, 17)`` visible joints whose score is below ``threshold`` (automatic).
         missing: ``(T, 17)`` joints with no finite input coordinate (automatic).
         threshold: the confidence threshold ``low_confidence`` was computed with (None when not from scores).
+        forced: ``(T, 17)`` joints the user forced visible; it un-hides ``low_confidence`` only (None = none).
 
     Masks are values: every ``with_*`` method returns a new Mask and never changes this one (undo keeps old ones).
     """
@@ -93,15 +97,18 @@ class Mask:
     low_confidence: np.ndarray
     missing: np.ndarray
     threshold: float | None = None
+    forced: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         arrays = [np.asarray(a, bool) for a in (self.user, self.low_confidence, self.missing)]
         shape = arrays[0].shape
         if len(shape) != 2 or shape[1] != _NUM_JOINTS or shape[0] == 0:
             raise PoseDataError(f"mask arrays must have shape (T, {_NUM_JOINTS}) with T > 0, got {shape}")
+        forced = np.zeros(shape, bool) if self.forced is None else np.asarray(self.forced, bool)
+        arrays.append(forced)
         if any(a.shape != shape for a in arrays):
             raise PoseDataError(f"mask arrays differ in shape: {[a.shape for a in arrays]}")
-        self.user, self.low_confidence, self.missing = arrays
+        self.user, self.low_confidence, self.missing, self.forced = arrays
 
     # -- construction -------------------------------------------------------------------------------------------
     @classmethod
@@ -131,7 +138,17 @@ class Mask:
     @property
     def combined(self) -> np.ndarray:
         """``(T, 17)`` bool: hidden for any reason (what the model does not see)."""
-        return self.user | self.low_confidence | self.missing
+        return self.user | (self.low_confidence & ~self.forced) | self.missing
+
+    def rows_combined(self, start: int, stop: int) -> np.ndarray:
+        """``combined`` for rows ``start:stop`` only (cheap for a short span of a long sequence)."""
+        s = slice(int(start), int(stop))
+        return self.user[s] | (self.low_confidence[s] & ~self.forced[s]) | self.missing[s]
+
+    @property
+    def auto_hidden(self) -> np.ndarray:
+        """``(T, 17)`` bool: hidden by the automatic masks after the user's forcing (low confidence or missing)."""
+        return (self.low_confidence & ~self.forced) | self.missing
 
     def with_user_range(
         self, joints: Sequence[int | str] | int | str, start: int, stop: int, hidden: bool = True
@@ -151,12 +168,63 @@ class Mask:
         """A copy with the whole user mask replaced by ``user`` ``(T, 17)``."""
         return dataclasses.replace(self, user=np.array(user, bool))
 
+    def with_forced(self, forced: np.ndarray) -> Mask:
+        """A copy with the forced-visible joints replaced by ``forced`` ``(T, 17)`` (kept only where the joint is
+        hidden for low confidence: forcing anything else has no meaning)."""
+        forced = np.array(forced, bool)
+        if forced.shape != self.user.shape:
+            raise PoseDataError(f"forced mask has shape {forced.shape}, expected {self.user.shape}")
+        return dataclasses.replace(self, forced=forced & self.low_confidence)
+
+    def with_rows(self, start: int, user: np.ndarray, forced: np.ndarray | None = None) -> Mask:
+        """A copy with the user (and forced) rows ``start:start+len(user)`` replaced (undo of a span edit)."""
+        start = int(start)
+        stop = start + len(user)
+        if not 0 <= start < stop <= self.num_frames:
+            raise PoseDataError(f"rows {start}-{stop - 1} outside the mask's frames 0-{self.num_frames - 1}")
+        new_user = self.user.copy()
+        new_user[start:stop] = user
+        new_forced = self.forced
+        if forced is not None:
+            new_forced = self.forced.copy()
+            new_forced[start:stop] = forced
+        return dataclasses.replace(self, user=new_user, forced=new_forced)
+
     def with_threshold(self, seq2d_h36m: PoseSequence2D, threshold: float) -> Mask:
-        """A copy with the automatic masks recomputed at ``threshold``; the user's edits are kept."""
+        """A copy with the automatic masks recomputed at ``threshold``; the user's edits (hidden and forced) are
+        kept, forcing only where the joint is still below the threshold."""
         auto = Mask.from_sequence(seq2d_h36m, threshold)
         if auto.num_frames != self.num_frames:
             raise PoseDataError(f"sequence has {auto.num_frames} frames, mask {self.num_frames}")
-        return dataclasses.replace(auto, user=self.user.copy())
+        return dataclasses.replace(auto, user=self.user.copy(), forced=self.forced & auto.low_confidence)
+
+    def inverted(self) -> Mask:
+        """A copy that hides exactly the joints the model sees now and shows the ones it does not (low-confidence
+        joints are forced visible); a missing joint stays hidden, it has nothing to show."""
+        return dataclasses.replace(self, user=~self.combined, forced=self.low_confidence.copy())
+
+    def with_random_joints(self, ratio: float, seed: int, start: int = 0, stop: int | None = None) -> Mask:
+        """A copy with ``round(ratio * 17)`` random joints per frame hidden by the user in rows ``start:stop``
+        (added to the existing edits); the same seed gives the same joints."""
+        ratio = float(ratio)
+        if not 0.0 <= ratio <= 1.0:
+            raise PoseDataError(f"random-joint ratio {ratio!r} is not in [0, 1]")
+        stop = self.num_frames if stop is None else int(stop)
+        if not 0 <= int(start) < stop <= self.num_frames:
+            raise PoseDataError(f"frame range {start}-{stop - 1} outside the sequence's frames 0-{self.num_frames - 1}")
+        count = round(ratio * _NUM_JOINTS)
+        rng = np.random.default_rng(int(seed))
+        # A random permutation per frame; its first ``count`` joints are hidden.
+        order = np.argsort(rng.random((stop - int(start), _NUM_JOINTS)), axis=1)
+        rows = np.zeros((stop - int(start), _NUM_JOINTS), bool)
+        np.put_along_axis(rows, order[:, :count], True, axis=1)
+        user = self.user.copy()
+        user[int(start) : stop] |= rows
+        return dataclasses.replace(self, user=user)
+
+    def cleared(self) -> Mask:
+        """A copy with no user edits (hidden or forced): only the automatic masks."""
+        return dataclasses.replace(self, user=np.zeros_like(self.user), forced=np.zeros_like(self.forced))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mask):
@@ -166,6 +234,7 @@ class Mask:
             and np.array_equal(self.user, other.user)
             and np.array_equal(self.low_confidence, other.low_confidence)
             and np.array_equal(self.missing, other.missing)
+            and np.array_equal(self.forced, other.forced)
         )
 
     __hash__ = None  # mutable arrays inside

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mpm_core.model.config import CameraConfig
+if TYPE_CHECKING:  # the config module imports torch; projecting a pose must not (the app's UI thread does it)
+    from mpm_core.model.config import CameraConfig
 
 #: World up axis (the mocap readers return Y-up).
 WORLD_UP = np.array([0.0, 1.0, 0.0])
