@@ -33,7 +33,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, document: Document | None = None):
         super().__init__()
-        self.document = document or Document(self)
+        self.document = document or Document(parent=self)
         self.setWindowTitle("MPM Studio")
         self.resize(1100, 750)
         self.setAcceptDrops(True)
@@ -59,9 +59,9 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self._advance)
         self.play_button.toggled.connect(self._toggle_play)
         self.slider.valueChanged.connect(self.document.set_frame)
-        self.document.sequenceChanged.connect(self._on_sequence)
+        self.document.inputChanged.connect(self._on_sequence)
         self.document.frameChanged.connect(self._on_frame)
-        self.document.errorRaised.connect(self.show_error)
+        self.document.errorRaised.connect(lambda _title, message: self.show_error(message))
         self.document.loadingChanged.connect(
             lambda busy: self.statusBar().showMessage("Loading…" if busy else "", 0 if busy else 1)
         )
@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
 
     # -- playback ---------------------------------------------------------------------------------------------
     def _on_sequence(self) -> None:
-        seq = self.document.sequence
+        seq = self.document.input.sequence
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, seq.num_frames - 1))
         self.slider.setValue(0)
@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         self.slider.setEnabled(True)
         self.play_button.setEnabled(True)
         self.timer.setInterval(max(1, round(1000.0 / seq.fps)))
-        name = self.document.path.name if self.document.path else "sequence"
+        name = self.document.input.name
         self.setWindowTitle(f"MPM Studio — {name}")
         self.statusBar().showMessage(
             f"{name}: {seq.layout}, {seq.num_frames} frames at {seq.fps:g} fps, "

@@ -62,3 +62,43 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# -- the desktop app ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def loaded_model():
+    """The shipped model, loaded once per test session on the CPU (the app's tests share it)."""
+    from mpm_core.model.checkpoint import default_model_path, load_model
+
+    return load_model(default_model_path(), device="cpu")
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    """Per-user data folder and preferences in ``tmp_path`` (no leftover autosave reaches another test)."""
+    data, config = tmp_path / "user_data", tmp_path / "user_config"
+    monkeypatch.setenv("MPM_STUDIO_DATA_DIR", str(data))
+    monkeypatch.setenv("MPM_STUDIO_CONFIG_DIR", str(config))
+    return data
+
+
+@pytest.fixture
+def lifted_doc(qtbot, loaded_model, app_env, shared_data):
+    """A ``Document`` with a running ``LiftingService`` (one engine thread) and the real OpenPose example
+    (125 frames) lifted and placed in the world; the service is stopped and joined after the test."""
+    from app.document import Document
+    from app.services.lifting import LiftingService
+
+    service = LiftingService(threads=1, model=loaded_model)
+    doc = Document(service)
+    service.start()
+    doc.open(shared_data("inputs/openpose_raga/example_1person/output_json"))
+    qtbot.waitUntil(lambda: doc.scene is not None and doc.committed is not None, timeout=60000)
+    yield doc
+    service.stop()
+
+
+def wait_idle(qtbot, doc, timeout: int = 30000) -> None:
+    """Wait until the document's service has nothing pending or running and every result has been delivered."""
+    qtbot.waitUntil(lambda: doc.service.idle(), timeout=timeout)
+    qtbot.wait(20)  # let queued result signals reach the document

@@ -10,6 +10,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
+from app.state import InputData  # noqa: E402
 from mpm_core.sequence import PoseSequence2D  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -38,23 +39,24 @@ def test_sequence_is_drawn_and_follows_the_slider(window):
     rng = np.random.default_rng(0)
     kp = 500 + rng.normal(0, 50, (10, 17, 2)).astype(np.float32)
     kp[3, 5] = np.nan  # one missing joint: its bones are not drawn
-    window.document.set_sequence(PoseSequence2D(kp, fps=25, image_size=(1000, 1000)))
+    seq = PoseSequence2D(kp, fps=25, image_size=(1000, 1000))
+    window.document.set_input(InputData(None, seq, seq.to_h36m()))
     drawn = _bone_points(window)
-    visible = window.document.h36m.keypoints[0]
+    visible = window.document.input.h36m.keypoints[0]
     # every drawn point is one of frame 0's joints
     assert len(drawn) > 0
     assert np.abs(drawn[:, None, :] - visible[None]).sum(axis=2).min(axis=1).max() < 1e-3
     window.slider.setValue(3)
     assert window.document.frame == 3
     drawn3 = _bone_points(window)
-    bones_with_5 = sum(1 for p, c in window.document.h36m.layout_info.bones if 5 in (p, c))
+    bones_with_5 = sum(1 for p, c in window.document.input.h36m.layout_info.bones if 5 in (p, c))
     assert len(drawn3) == len(drawn) - 2 * bones_with_5
     assert window.frame_label.text() == "4 / 10"
 
 
 def test_open_real_openpose_folder(window, qtbot, shared_data):
     folder = shared_data("inputs/openpose_raga/example_1person/output_json")
-    with qtbot.waitSignal(window.document.sequenceChanged, timeout=30000):
+    with qtbot.waitSignal(window.document.inputChanged, timeout=30000):
         window.open_path(folder)
     assert window.document.num_frames == 125
     assert window.slider.maximum() == 124
@@ -71,5 +73,6 @@ def test_malformed_file_shows_an_error_and_the_app_keeps_running(window, qtbot, 
     assert shown and "broken.json" in shown[0]
     assert window.isVisible()
     # and it still opens a good sequence afterwards
-    window.document.set_sequence(PoseSequence2D(np.full((2, 17, 2), 10.0, np.float32)))
+    seq = PoseSequence2D(np.full((2, 17, 2), 10.0, np.float32))
+    window.document.set_input(InputData(None, seq, seq))
     assert window.document.num_frames == 2

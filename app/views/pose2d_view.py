@@ -30,12 +30,12 @@ class Pose2DView(pg.PlotWidget):
             self.bone_items[side] = item
         self.joint_item = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(255, 255, 255), pen=None)
         self.addItem(self.joint_item)
-        document.sequenceChanged.connect(self._on_sequence)
+        document.inputChanged.connect(self._on_sequence)
         document.frameChanged.connect(self._on_frame)
 
     def frame_points(self) -> tuple[np.ndarray, np.ndarray]:
         """``(J, 2)`` plotted joint positions of the current frame and their ``(J,)`` visibility."""
-        seq = self.document.h36m
+        seq = self.document.input.h36m if self.document.input else None
         pts = seq.keypoints[self.document.frame]
         if isinstance(seq, PoseSequence2D):
             xy = pts[:, :2]
@@ -44,7 +44,7 @@ class Pose2DView(pg.PlotWidget):
         return xy, seq.visible[self.document.frame]
 
     def _on_sequence(self) -> None:
-        seq = self.document.h36m
+        seq = self.document.input.h36m if self.document.input else None
         self.getPlotItem().invertY(isinstance(seq, PoseSequence2D))
         if seq is not None and isinstance(seq, PoseSequence2D):
             w, h = seq.guess_image_size()
@@ -57,7 +57,7 @@ class Pose2DView(pg.PlotWidget):
         self._on_frame(self.document.frame)
 
     def _on_frame(self, _frame: int) -> None:
-        seq = self.document.h36m
+        seq = self.document.input.h36m if self.document.input else None
         if seq is None:
             return
         xy, vis = self.frame_points()
