@@ -67,9 +67,38 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_input(path: str | Path, person: int | str | None = None) -> InputData:
+def read_input(path: str | Path, person: int | str | None = None, reference: str | Path | None = None) -> InputData:
     """Read a pose file or folder into ``InputData`` (2D: every track, one chosen; 3D: metres). Raises
-    ``PoseDataError`` naming the file and the problem. Runs on a worker thread."""
+    ``PoseDataError`` naming the file and the problem. Runs on a worker thread.
+
+    ``reference``: a 3D file (camera frame, the input's frames and joints) drawn as the ghost of a 2D input.
+    """
+    data = _read_input(path, person)
+    if reference is not None:
+        from mpm_core.io import read_3d
+
+        reference = Path(reference)
+        ref = read_3d(reference).to_h36m().in_metres()
+        if data.kind != "2d" or ref.coords != "camera" or ref.num_frames != data.num_frames:
+            raise PoseDataError(
+                f"a reference must be camera-frame 3D with the input's {data.num_frames} frames "
+                f"(got {ref.coords}, {ref.num_frames} frames)",
+                reference,
+            )
+        data.reference_camera = np.where(ref.visible[..., None], ref.keypoints, np.nan).astype(np.float32)
+        data.reference_path, data.reference_hash = reference, content_hash(reference)
+    return data
+
+
+def automatic_mask(data: InputData, threshold: float) -> Mask:
+    """The automatic mask of an input: missing joints, and (2D) joints scored below ``threshold``."""
+    if data.kind == "2d":
+        return Mask.from_sequence(data.h36m, threshold)
+    missing = ~data.h36m.visible
+    return Mask(np.zeros_like(missing), np.zeros_like(missing), missing, None)
+
+
+def _read_input(path: str | Path, person: int | str | None) -> InputData:
     from mpm_core.io import load_2d, load_3d
     from mpm_core.io.detect import detect_format, is_3d_format
     from mpm_core.tracking import select_track
@@ -86,6 +115,26 @@ def read_input(path: str | Path, person: int | str | None = None) -> InputData:
         raise PoseDataError(exc.problem, path, "person") from None
     ids = [t.person_id if t.person_id is not None else i for i, t in enumerate(loaded.tracks)]
     return InputData(path, track, track.to_h36m(), ids, track.person_id, content_hash(path), None)
+
+
+def load_project_session(path: str | Path) -> tuple[InputData, dict]:
+    """Read a project file and its input: ``(InputData, {mask, settings, probe, frame, notes})``. A changed
+    input with the same frame count opens with a note; a different frame count is an error."""
+    from app.services.project import read_project
+
+    project = read_project(path)
+    if not project.input_path.exists():
+        raise PoseDataError(f"the project's input {project.input_path} is missing", project.path, "input.path")
+    data = read_input(project.input_path, project.person, project.reference_path)
+    notes = []
+    if data.content_hash != project.input_hash:
+        notes.append(f"{project.input_path.name} changed since the project was saved")
+    settings = project.settings
+    if project.threshold is not None:
+        settings = settings.replace(threshold=project.threshold)
+    mask = project.mask_for(automatic_mask(data, settings.threshold))
+    restore = {"mask": mask, "settings": settings, "probe": project.probe, "frame": project.frame, "notes": notes}
+    return data, restore
 
 
 class _LoadSignals(QObject):
@@ -201,7 +250,15 @@ class Document(QObject):
         self.loadingChanged.emit(True)
         QThreadPool.globalInstance().start(task)
 
-    def _on_loaded(self, data: InputData, extra: dict) -> None:
+    def open_project(self, path: str | Path) -> None:
+        """Reopen a saved project (input, person, reference, mask, settings, 3D mode, frame) on the thread pool."""
+        self.open(path, reader=load_project_session)
+
+    def _on_loaded(self, data, extra: dict) -> None:
+        if isinstance(data, tuple):  # a project: (InputData, dict of what to restore)
+            data, extra = data
+        for note in extra.pop("notes", []):
+            self.statusMessage.emit(note)
         self._loading = None
         self.loadingChanged.emit(False)
         self.set_input(data, **extra)
@@ -244,20 +301,13 @@ class Document(QObject):
         self._request_full()
 
     def _automatic_mask(self) -> Mask:
-        data = self.input
-        if data.kind == "2d":
-            return Mask.from_sequence(data.h36m, self.settings.threshold)
-        missing = ~data.h36m.visible
-        return Mask(np.zeros_like(missing), np.zeros_like(missing), missing, None)
+        return automatic_mask(self.input, self.settings.threshold)
 
     def choose_person(self, person: int) -> None:
         """Re-read the input with another person track."""
         if self.input is None or self.input.path is None:
             return
-        reference = self.input.reference_camera
-        self.open(self.input.path, person)
-        if reference is not None:
-            log.info("the reference does not follow a person change")
+        self.open(self.input.path, person)  # a reference belongs to one person: it is not carried over
 
     # -- what the views draw ------------------------------------------------------------------------------------
     def states(self, lo: int, hi: int) -> np.ndarray:
@@ -628,6 +678,7 @@ class Document(QObject):
         result = outcome.result
         if job.kind == PROBE:
             self.projected = outcome.projected
+            self.probeChanged.emit()  # the 2D view now shows the virtual camera's image
             if self.mask is None or result.mask.num_frames != self.mask.num_frames or job.mask is self.mask:
                 self.mask = result.mask
                 self.maskChanged.emit(0, self.num_frames)

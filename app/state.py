@@ -77,6 +77,7 @@ class InputData:
         person: the track shown, or None.
         content_hash: SHA-256 of the file's bytes (of the folder's files for a folder), for project files.
         reference_camera: ``(T, 17, 3)`` metres truth in the input camera's frame (the bundled sample), or None.
+        reference_path / reference_hash: the file the reference came from and its SHA-256.
     """
 
     path: Path | None
@@ -86,6 +87,8 @@ class InputData:
     person: int | None = None
     content_hash: str = ""
     reference_camera: np.ndarray | None = None
+    reference_path: Path | None = None
+    reference_hash: str = ""
 
     @property
     def kind(self) -> str:

@@ -29,7 +29,7 @@ from mpm_core.skeleton import H36M_JOINTS  # noqa: E402
 CLIP = "accad_Female1_B15_WalkTurnAround180.bvh.gz"
 FPS = 30.0
 SECONDS = 10.0
-CAMERA = VirtualCamera(azimuth_deg=35.0, elevation_deg=8.0, distance_m=6.5, fov_deg=60.0, image_size=(1280, 720))
+CAMERA = VirtualCamera(azimuth_deg=35.0, elevation_deg=8.0, distance_m=5.0, fov_deg=60.0, image_size=(1280, 720))
 SEED = 7
 #: A stretch where the right forearm is "occluded": the detector's confidence falls below the app's default
 #: threshold and its position wanders, so the sample shows automatic masking at once.

@@ -1,72 +1,274 @@
-"""2D view (pyqtgraph): the current frame's skeleton, bones coloured left / right / centre.
+"""2D view (pyqtgraph): the skeleton over the image extent (and the video frame, when there is one).
 
-2D input is drawn in image coordinates (origin top-left, y down); 3D input is drawn as its front view.
+Seen joints are filled dots coloured by state; joints the model did not see are drawn where the model put them
+(its completed 2D) as hollow markers with dashed bones, so its guesses look like guesses. Hovering a joint shows
+its name, state and confidence; clicking toggles its mask over the scope chosen in the toolbar (this frame, the
+selected frames, every frame); shift-drag draws a box that selects the joints inside it.
+
+2D input is drawn in image coordinates (origin top-left, y down); a 3D input being completed is drawn as its
+front view (x right, y up).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
 from app.document import Document
+from app.state import (
+    FORCED,
+    LOW_CONFIDENCE,
+    MISSING,
+    SCOPE_ALL,
+    SCOPE_FRAME,
+    SCOPE_SELECTION,
+    STATE_NAMES,
+    USER_HIDDEN,
+    VISIBLE,
+)
 from mpm_core.sequence import PoseSequence2D
+from mpm_core.skeleton import H36M_JOINTS, get_layout
 
 #: Bone colours by side of the child joint: performer's left, right, centre.
 SIDE_COLOURS = {"L": (66, 135, 245), "R": (235, 87, 87), "C": (200, 200, 200)}
+#: Joint colours by state.
+STATE_COLOURS = {
+    VISIBLE: (245, 245, 245),
+    FORCED: (90, 220, 120),
+    USER_HIDDEN: (255, 150, 40),
+    LOW_CONFIDENCE: (250, 215, 60),
+    MISSING: (140, 140, 140),
+}
+JOINT_SIZE = 11
+SCOPES = ((SCOPE_FRAME, "This frame"), (SCOPE_SELECTION, "Selected frames"), (SCOPE_ALL, "All frames"))
+_LAYOUT = get_layout("h36m17")
 
 
-class Pose2DView(pg.PlotWidget):
-    """Draws the document's current frame; subscribes to the document's signals."""
+class _BoxSelectViewBox(pg.ViewBox):
+    """A ViewBox whose shift-drag draws a selection box (plain drags still pan)."""
 
-    def __init__(self, document: Document, parent=None):
+    boxSelected = Signal(QRectF)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._box = pg.RectROI((0, 0), (1, 1), pen=pg.mkPen((120, 200, 255), width=1, style=Qt.PenStyle.DashLine))
+        self._box.hide()
+        self.addItem(self._box, ignoreBounds=True)
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            ev.accept()
+            a, b = self.mapToView(ev.buttonDownPos()), self.mapToView(ev.pos())
+            rect = QRectF(a, b).normalized()
+            self._box.setPos(rect.topLeft())
+            self._box.setSize(rect.size())
+            self._box.show()
+            if ev.isFinish():
+                self._box.hide()
+                self.boxSelected.emit(rect)
+            return
+        super().mouseDragEvent(ev, axis)
+
+
+class Pose2DView(QWidget):
+    """The 2D view with its scope switch. Reads the document; edits go through it."""
+
+    def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
         self.document = document
-        self.setAspectLocked(True)
-        self.showGrid(x=True, y=True, alpha=0.2)
+        self.scope = SCOPE_FRAME
+        self.viewbox = _BoxSelectViewBox()
+        self.plot = pg.PlotWidget(viewBox=self.viewbox)
+        self.plot.setAspectLocked(True)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setBackground((28, 30, 34))
+
+        self.image_item = pg.ImageItem(axisOrder="row-major")  # the video frame, when a video is paired
+        self.image_item.setZValue(-20)
+        self.plot.addItem(self.image_item)
+        self.frame_rect = pg.PlotDataItem(pen=pg.mkPen((110, 110, 120), width=1))
+        self.frame_rect.setZValue(-10)
+        self.plot.addItem(self.frame_rect)
         self.bone_items: dict[str, pg.PlotDataItem] = {}
+        self.guess_bone_items: dict[str, pg.PlotDataItem] = {}
         for side, colour in SIDE_COLOURS.items():
-            item = pg.PlotDataItem(pen=pg.mkPen(colour, width=3), connect="pairs")
-            self.addItem(item)
-            self.bone_items[side] = item
-        self.joint_item = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(255, 255, 255), pen=None)
-        self.addItem(self.joint_item)
-        document.inputChanged.connect(self._on_sequence)
-        document.frameChanged.connect(self._on_frame)
+            solid = pg.PlotDataItem(pen=pg.mkPen(colour, width=3), connect="pairs")
+            dashed = pg.PlotDataItem(pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), connect="pairs")
+            self.plot.addItem(solid)
+            self.plot.addItem(dashed)
+            self.bone_items[side], self.guess_bone_items[side] = solid, dashed
+        self.joint_item = pg.ScatterPlotItem(size=JOINT_SIZE, hoverable=True, tip=self._tip)
+        self.joint_item.setZValue(10)
+        self.plot.addItem(self.joint_item)
+        self.selection_item = pg.ScatterPlotItem(
+            size=JOINT_SIZE + 9, brush=None, pen=pg.mkPen((120, 200, 255), width=2), symbol="s"
+        )
+        self.selection_item.setZValue(9)
+        self.plot.addItem(self.selection_item)
+        self.joint_item.sigClicked.connect(self._on_click)
+        self.viewbox.boxSelected.connect(self._on_box)
+
+        toolbar = QHBoxLayout()
+        toolbar.addWidget(QLabel("Click a joint to hide or show it in:"))
+        self.scope_group = QButtonGroup(self)
+        self.scope_buttons: dict[str, QRadioButton] = {}
+        for key, text in SCOPES:
+            button = QRadioButton(text)
+            button.setChecked(key == self.scope)
+            button.toggled.connect(lambda on, k=key: on and self.set_scope(k))
+            self.scope_group.addButton(button)
+            self.scope_buttons[key] = button
+            toolbar.addWidget(button)
+        toolbar.addStretch(1)
+        self.info_label = QLabel("")
+        toolbar.addWidget(self.info_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(toolbar)
+        layout.addWidget(self.plot, 1)
+
+        self._points = np.zeros((17, 2), np.float32)
+        self._states = np.zeros(17, np.int8)
+        document.inputChanged.connect(self._on_input)
+        document.frameChanged.connect(self._redraw)
+        document.maskChanged.connect(self._on_rows_changed)
+        document.resultChanged.connect(self._on_rows_changed)
+        document.probeChanged.connect(self._on_input)
+        document.selectionChanged.connect(self._redraw)
+
+    # -- what is drawn --------------------------------------------------------------------------------------------
+    def set_scope(self, scope: str) -> None:
+        self.scope = scope
+        button = self.scope_buttons[scope]
+        if not button.isChecked():
+            button.setChecked(True)
+
+    def set_background_image(self, rgb: np.ndarray | None) -> None:
+        """Show an ``(H, W, 3)`` uint8 image under the skeleton (pixel (0, 0) at the top-left), or none."""
+        if rgb is None:
+            self.image_item.clear()
+            return
+        self.image_item.setImage(rgb, autoLevels=False, levels=(0, 255))
+        self.image_item.setRect(QRectF(0, 0, rgb.shape[1], rgb.shape[0]))
+
+    def _is_2d(self) -> bool:
+        return self.document.input_2d() is not None
 
     def frame_points(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(J, 2)`` plotted joint positions of the current frame and their ``(J,)`` visibility."""
-        seq = self.document.input.h36m if self.document.input else None
-        pts = seq.keypoints[self.document.frame]
-        if isinstance(seq, PoseSequence2D):
-            xy = pts[:, :2]
-        else:  # 3D: front view, x right, y up (world) or y down (camera)
-            xy = pts[:, :2] * np.array([1.0, 1.0 if seq.coords == "world" else -1.0], np.float32)
-        return xy, seq.visible[self.document.frame]
+        """``(17, 2)`` plotted joint positions of the current frame (the model's 2D where it hid a joint) and the
+        ``(17,)`` state codes."""
+        doc = self.document
+        states = doc.states(doc.frame, doc.frame + 1)[0]
+        seq2d = doc.input_2d()
+        if seq2d is not None:
+            xy = seq2d.keypoints[doc.frame].copy()
+            completed = doc.completed_2d(doc.frame)
+            if completed is not None and completed.shape == xy.shape:
+                hidden = states != VISIBLE
+                hidden &= states != FORCED
+                xy[hidden] = completed[hidden]
+            return xy, states
+        pts = doc.input.h36m.keypoints[doc.frame]
+        result = doc.result
+        if result is not None and hasattr(result, "sequence") and result.num_frames == doc.num_frames:
+            pts = result.sequence.keypoints[doc.frame]
+        flip = 1.0 if doc.input.h36m.coords == "world" else -1.0
+        return pts[:, :2] * np.array([1.0, flip], np.float32), states
 
-    def _on_sequence(self) -> None:
-        seq = self.document.input.h36m if self.document.input else None
-        self.getPlotItem().invertY(isinstance(seq, PoseSequence2D))
-        if seq is not None and isinstance(seq, PoseSequence2D):
-            w, h = seq.guess_image_size()
-            self.setRange(xRange=(0, w), yRange=(0, h))
-        elif seq is not None:
+    def _known(self, states: np.ndarray) -> np.ndarray:
+        """Joints with a position to draw: every joint with an input position, and missing ones once the model has
+        filled them in."""
+        return (states != MISSING) | (self.document.result is not None)
+
+    def _on_input(self) -> None:
+        doc = self.document
+        if doc.input is None:
+            return
+        seq2d = doc.input_2d()
+        self.plot.getPlotItem().invertY(seq2d is not None or doc.input.kind == "2d")
+        if seq2d is not None or doc.input.kind == "2d":
+            seq = seq2d if seq2d is not None else doc.input.h36m
+            w, h = seq.guess_image_size() if isinstance(seq, PoseSequence2D) else (1920, 1080)
+            self.frame_rect.setData([0, w, w, 0, 0], [0, 0, h, h, 0])
+            self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+        else:
+            seq = doc.input.h36m
             pts = seq.keypoints[seq.visible]
+            self.frame_rect.setData([], [])
             if len(pts):
                 lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
-                self.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]))
-        self._on_frame(self.document.frame)
+                self.plot.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0.1)
+        self._redraw()
 
-    def _on_frame(self, _frame: int) -> None:
-        seq = self.document.input.h36m if self.document.input else None
-        if seq is None:
+    def _on_rows_changed(self, lo: int, hi: int) -> None:
+        if lo <= self.document.frame < hi or hi <= lo:
+            self._redraw()
+
+    def _redraw(self, *_args) -> None:
+        doc = self.document
+        if doc.input is None or doc.mask is None:
             return
-        xy, vis = self.frame_points()
-        layout = seq.layout_info
-        for side, item in self.bone_items.items():
-            segs = [(p, c) for p, c in layout.bones if layout.side(c) == side and vis[p] and vis[c]]
-            if segs:
-                idx = np.array(segs).reshape(-1)
-                item.setData(xy[idx, 0], xy[idx, 1])
-            else:
-                item.setData([], [])
-        self.joint_item.setData(xy[vis, 0], xy[vis, 1])
+        xy, states = self.frame_points()
+        self._points, self._states = xy, states
+        drawn = self._known(states) & np.isfinite(xy).all(axis=1)
+        seen = (states == VISIBLE) | (states == FORCED)
+        for side in SIDE_COLOURS:
+            solid, dashed = [], []
+            for parent, child in _LAYOUT.bones:
+                if _LAYOUT.side(child) != side or not (drawn[parent] and drawn[child]):
+                    continue
+                (solid if seen[parent] and seen[child] else dashed).append((parent, child))
+            for item, segs in ((self.bone_items[side], solid), (self.guess_bone_items[side], dashed)):
+                if segs:
+                    idx = np.array(segs).reshape(-1)
+                    item.setData(xy[idx, 0], xy[idx, 1])
+                else:
+                    item.setData([], [])
+        spots = []
+        for j in np.nonzero(drawn)[0]:
+            colour = STATE_COLOURS[int(states[j])]
+            hollow = not seen[j]
+            spots.append(
+                {
+                    "pos": (float(xy[j, 0]), float(xy[j, 1])),
+                    "data": int(j),
+                    "brush": None if hollow else pg.mkBrush(colour),
+                    "pen": pg.mkPen(colour, width=2.5 if hollow else 1),
+                    "symbol": "o",
+                }
+            )
+        self.joint_item.setData(spots)
+        sel = [j for j in doc.selected_joints if drawn[j]]
+        self.selection_item.setData(xy[sel, 0], xy[sel, 1]) if sel else self.selection_item.setData([], [])
+        hidden, frames = doc.hidden_count()
+        self.info_label.setText(f"hidden: {hidden} joint-frames in {frames} frames")
+
+    # -- interaction ----------------------------------------------------------------------------------------------
+    def _tip(self, x: float, y: float, data) -> str:
+        j = int(data)
+        state = STATE_NAMES[int(self._states[j])]
+        seq2d = self.document.input_2d()
+        score = ""
+        if seq2d is not None:
+            score = f", confidence {float(seq2d.scores[self.document.frame, j]):.2f}"
+        return f"{H36M_JOINTS[j]}: {state}{score}"
+
+    def _on_click(self, _item, points, _ev) -> None:
+        if len(points):
+            self.document.toggle_joint(int(points[0].data()), self.scope)
+
+    def _on_box(self, rect: QRectF) -> None:
+        inside = [
+            j
+            for j in range(len(self._points))
+            if self._known(self._states)[j] and rect.contains(QPointF(*map(float, self._points[j])))
+        ]
+        self.document.set_selection(joints=inside)
+
+    def joint_at_pixel(self, j: int):
+        """Where joint ``j`` of the current frame is drawn: a ``QPoint`` in ``self.plot.viewport()`` pixels (what a
+        mouse click there hits)."""
+        scene_pos = self.viewbox.mapViewToScene(QPointF(*map(float, self._points[j])))
+        return self.plot.mapFromScene(scene_pos)
