@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         )
         self.document.settings = settings
         self.project_path: Path | None = None
+        self._recovered: Path | None = None
         self.last_dir = str(Path.home())
 
         self._build_views()
@@ -267,8 +268,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Recovered the autosave {newest.name}", 10000)
         for path in leftovers[1:]:
             path.unlink(missing_ok=True)
-        # The recovered file is ours now: keep it until this session's own autosave replaces it.
-        QTimer.singleShot(0, lambda: newest.unlink(missing_ok=True) if self.document.input else None)
+        self._recovered = newest  # deleted once the session is open again (this session autosaves anew)
         return True
 
     # -- files --------------------------------------------------------------------------------------------------
@@ -422,6 +422,9 @@ class MainWindow(QMainWindow):
 
     # -- status -------------------------------------------------------------------------------------------------
     def _on_input(self) -> None:
+        if self._recovered is not None:
+            self._recovered.unlink(missing_ok=True)
+            self._recovered = None
         self._update_title()
         self._update_hidden()
         doc = self.document
