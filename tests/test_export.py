@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mpm_core.engine.masks import Mask
+from mpm_core.engine.placement import place_in_world
 from mpm_core.engine.result import Reconstruction
 from mpm_core.engine.trajectory import CameraIntrinsics
 from mpm_core.errors import PoseDataError
@@ -17,7 +18,7 @@ from mpm_core.io.bvh import read_bvh
 from mpm_core.io.canonical import read_csv_3d, read_npz_3d
 from mpm_core.sequence import PoseSequence2D, PoseSequence3D
 from mpm_core.skeleton import H36M_JOINTS
-from tests.synthetic_motion import camera_pose, walk_world, world_to_camera
+from tests.synthetic_motion import ANKLE_HEIGHT, camera_pose, planted_walk, walk_world, world_to_camera
 
 
 @pytest.fixture()
@@ -102,7 +103,7 @@ def test_write_output_rejects_unknown_types_and_bad_options(tmp_path, seq3d):
 
 
 def _reconstruction(frames: int = 60) -> tuple[Reconstruction, np.ndarray, np.ndarray]:
-    world = walk_world(frames, 30.0)
+    world, _ = planted_walk(frames, 30.0)
     r_cw, centre = camera_pose(pitch_deg=12.0, roll_deg=2.0)
     cam = world_to_camera(world, r_cw, centre)
     k = CameraIntrinsics.from_image_size(1920, 1080)
@@ -138,9 +139,10 @@ def test_pipeline_world_coords_recover_the_scene(tmp_path):
     recon, cam, r_cw = _reconstruction()
     seq, hidden = build_output_sequence(recon, ExportOptions(coords="world", fov_deg=55.0))
     assert seq.coords == "world"
-    # Heights above the floor (the ankle plane) match the truth to a few cm.
-    truth = walk_world(60, 30.0)
-    np.testing.assert_allclose(seq.keypoints[..., 1], truth[..., 1] - truth[..., [3, 6], 1].min(), atol=0.05)
+    # Heights above the floor (the sole plane: ankles a stature ratio above it) match the truth to a few cm.
+    truth, _ = planted_walk(60, 30.0)
+    ankle_h = place_in_world(recon, ExportOptions(coords="world", fov_deg=55.0)).ankle_height
+    np.testing.assert_allclose(seq.keypoints[..., 1], truth[..., 1] - ANKLE_HEIGHT + ankle_h, atol=0.05)
     # The path length on the floor matches (the world's x/z axes are the camera's, turned).
     step = np.linalg.norm(np.diff(seq.keypoints[:, 0, [0, 2]], axis=0), axis=1).sum()
     true_step = np.linalg.norm(np.diff(truth[:, 0, [0, 2]], axis=0), axis=1).sum()

@@ -1,0 +1,103 @@
+"""Foot locking: a planted foot holds its place on the floor, reached by two-bone leg IK, blended in and out.
+
+For every contact (``contacts.detect_contacts``) the ankle gets one anchor: the median of its floor position
+over the contact, at the median height but never below a planted ankle's height (the sole on the floor). Over the
+contact the ankle's target is the anchor; over ``BLEND_S`` before and after it the target slides from the free
+ankle to the anchor with a smoothstep, so the foot settles and lifts off without a jump. Where two contacts of a
+foot are close their blends meet and the stronger one wins.
+
+The leg reaches the target by two-bone IK: the hip stays, the thigh and shin keep their lengths in that frame,
+the knee stays in the plane of the hip, the target and the original knee (the leg bends the way the model bent
+it). A target beyond the leg's reach is approached with a straight leg (the rest is left as slip).
+
+Input and output: world positions ``(T, 17, 3)`` metres (Y up, floor y = 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mpm_core.engine.contacts import FOOT_ANKLES, contact_runs
+from mpm_core.errors import PoseDataError, check_fps
+from mpm_core.skeleton import H36M_JOINTS
+
+_J = {name: i for i, name in enumerate(H36M_JOINTS)}
+#: (hip, knee, ankle) per foot, in contact-column order: left, right.
+LEGS = ((_J["left_hip"], _J["left_knee"], _J["left_ankle"]), (_J["right_hip"], _J["right_knee"], _J["right_ankle"]))
+#: Blend in / out time around each contact (seconds).
+BLEND_S = 0.1
+#: A leg is never stretched fully straight (share of its length): the knee keeps a defined bend direction.
+MAX_REACH_SHARE = 0.9995
+
+
+def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray) -> tuple:
+    """``(knee (N, 3), ankle (N, 3))`` reaching ``target`` ``(N, 3)`` from ``hip`` with the thigh and shin lengths
+    of ``hip``-``knee``-``ankle``, the knee in the plane of hip, target and the original knee."""
+    thigh = np.linalg.norm(knee - hip, axis=-1)
+    shin = np.linalg.norm(ankle - knee, axis=-1)
+    to_target = target - hip
+    dist = np.linalg.norm(to_target, axis=-1)
+    reach_max = (thigh + shin) * MAX_REACH_SHARE
+    reach_min = np.abs(thigh - shin) * 1.0005 + 1e-9
+    d = np.clip(dist, reach_min, reach_max)
+    axis = to_target / np.maximum(dist, 1e-12)[:, None]
+    # Pole: the original knee's offset from the hip-target line (the bend direction).
+    pole = knee - hip
+    pole = pole - np.sum(pole * axis, axis=-1, keepdims=True) * axis
+    pole_n = np.linalg.norm(pole, axis=-1, keepdims=True)
+    # A straight original leg has no bend direction: use the original leg's forward-ish perpendicular.
+    fallback = np.cross(axis, np.array([1.0, 0.0, 0.0]))
+    fallback /= np.maximum(np.linalg.norm(fallback, axis=-1, keepdims=True), 1e-12)
+    pole = np.where(pole_n > 1e-6, pole / np.maximum(pole_n, 1e-12), fallback)
+    cos_a = np.clip((thigh**2 + d**2 - shin**2) / np.maximum(2.0 * thigh * d, 1e-12), -1.0, 1.0)
+    sin_a = np.sqrt(1.0 - cos_a**2)
+    new_knee = hip + thigh[:, None] * (cos_a[:, None] * axis + sin_a[:, None] * pole)
+    new_ankle = hip + d[:, None] * axis
+    return new_knee, new_ankle
+
+
+def _targets(world: np.ndarray, contacts: np.ndarray, fps: float, ankle_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(targets (T, 2, 3), weights (T, 2))``: where each ankle should be and how strongly (0 = free)."""
+    t = len(world)
+    ankles = world[:, FOOT_ANKLES]  # (T, 2, 3)
+    targets = ankles.copy()
+    weights = np.zeros((t, 2))
+    blend = max(1, int(round(BLEND_S * fps)))
+    for foot, a, b in contact_runs(contacts):
+        anchor = np.median(ankles[a:b, foot], axis=0)
+        anchor[1] = max(anchor[1], ankle_h)
+        lo, hi = max(0, a - blend), min(t, b + blend)
+        rows = np.arange(lo, hi)
+        outside = np.maximum(a - rows, rows - (b - 1)).clip(min=0) / (blend + 1.0)
+        x = 1.0 - np.clip(outside, 0.0, 1.0)
+        w = x * x * (3.0 - 2.0 * x)  # smoothstep: 1 in the contact, easing to 0 over the blend
+        stronger = w > weights[lo:hi, foot]
+        weights[lo:hi, foot] = np.where(stronger, w, weights[lo:hi, foot])
+        targets[lo:hi, foot] = np.where(stronger[:, None], anchor, targets[lo:hi, foot])
+    return targets, weights
+
+
+def lock_feet(world: np.ndarray, contacts: np.ndarray, fps: float, ankle_height: float) -> np.ndarray:
+    """World positions ``(T, 17, 3)`` with the planted feet held (see the module docstring); a copy."""
+    world = np.asarray(world, np.float64)
+    contacts = np.asarray(contacts, bool)
+    if world.ndim != 3 or world.shape[1:] != (len(H36M_JOINTS), 3):
+        raise PoseDataError(f"world poses must have shape (T, 17, 3), got {world.shape}")
+    if contacts.shape != (len(world), 2):
+        raise PoseDataError(f"contacts must have shape ({len(world)}, 2), got {contacts.shape}")
+    fps = check_fps(fps, where="foot locking")
+    out = world.copy()
+    targets, weights = _targets(world, contacts, fps, float(ankle_height))
+    for foot, (hip, knee, ankle) in enumerate(LEGS):
+        rows = np.flatnonzero(weights[:, foot] > 0)
+        if len(rows) == 0:
+            continue
+        w = weights[rows, foot][:, None]
+        goal = w * targets[rows, foot] + (1.0 - w) * world[rows, ankle]
+        new_knee, new_ankle = two_bone_ik(world[rows, hip], world[rows, knee], world[rows, ankle], goal)
+        out[rows, knee] = new_knee
+        out[rows, ankle] = new_ankle
+    return out
+
+
+__all__ = ["BLEND_S", "lock_feet", "two_bone_ik"]

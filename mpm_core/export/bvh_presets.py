@@ -1,0 +1,3 @@
+"""BVH joint-name and rest-pose presets (filled in below)."""
+
+BVH_PRESETS = ("h36m", "mixamo", "metarig")
