@@ -22,12 +22,14 @@ from mpm_core.skeleton import H36M_JOINTS
 
 #: Ankle joints in contact-column order: left, right.
 FOOT_ANKLES = (H36M_JOINTS.index("left_ankle"), H36M_JOINTS.index("right_ankle"))
-#: A contact starts below both of these (sole height m, ankle speed m/s) ...
-HEIGHT_ON_M = 0.06
-SPEED_ON_M_S = 0.30
+#: A contact starts below both of these (sole height m, ankle speed m/s) ... H36M-17 has no toes: while the
+#: heel rises and the toes push off, the foot is still planted but its ankle rises by several centimetres and
+#: moves at up to about 1 m/s, so the limits are those of the ankle, not of a flat foot.
+HEIGHT_ON_M = 0.10
+SPEED_ON_M_S = 0.8
 #: ... and ends when either goes above these.
-HEIGHT_OFF_M = 0.09
-SPEED_OFF_M_S = 0.45
+HEIGHT_OFF_M = 0.12
+SPEED_OFF_M_S = 1.2
 #: Speed measured as the distance travelled over this span around each frame (seconds).
 SPEED_SPAN_S = 0.1
 #: Shorter gaps inside a contact are closed; shorter contacts are dropped (seconds).

@@ -1,10 +1,11 @@
 """Foot locking: a planted foot holds its place on the floor, reached by two-bone leg IK, blended in and out.
 
-For every contact (``contacts.detect_contacts``) the ankle gets one anchor: the median of its floor position
-over the contact, at the median height but never below a planted ankle's height (the sole on the floor). Over the
-contact the ankle's target is the anchor; over ``BLEND_S`` before and after it the target slides from the free
-ankle to the anchor with a smoothstep, so the foot settles and lifts off without a jump. Where two contacts of a
-foot are close their blends meet and the stronger one wins.
+For every contact (``contacts.detect_contacts``) the ankle gets one anchor: the median of its position over the
+contact, never below a planted ankle's height (the sole on the floor). Over the contact the ankle is moved onto
+the anchor. Between two contacts of a foot (a swing of up to ``MAX_BRIDGE_S``) the correction slides from the one
+at the end of the first to the one at the start of the next with a smoothstep over the whole swing, so the foot
+travels from footprint to footprint without a jump; before a first and after a last contact it eases in and out
+over ``BLEND_S``.
 
 The leg reaches the target by two-bone IK: the hip stays, the thigh and shin keep their lengths in that frame,
 the knee stays in the plane of the hip, the target and the original knee (the leg bends the way the model bent
@@ -24,8 +25,10 @@ from mpm_core.skeleton import H36M_JOINTS
 _J = {name: i for i, name in enumerate(H36M_JOINTS)}
 #: (hip, knee, ankle) per foot, in contact-column order: left, right.
 LEGS = ((_J["left_hip"], _J["left_knee"], _J["left_ankle"]), (_J["right_hip"], _J["right_knee"], _J["right_ankle"]))
-#: Blend in / out time around each contact (seconds).
-BLEND_S = 0.1
+#: Ease-in / ease-out time before a foot's first contact and after its last (seconds).
+BLEND_S = 0.2
+#: Swings up to this long (seconds) carry the correction from one contact's end over to the next one's start.
+MAX_BRIDGE_S = 1.0
 #: A leg is never stretched fully straight (share of its length): the knee keeps a defined bend direction.
 MAX_REACH_SHARE = 0.9995
 
@@ -56,25 +59,42 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
     return new_knee, new_ankle
 
 
-def _targets(world: np.ndarray, contacts: np.ndarray, fps: float, ankle_h: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(targets (T, 2, 3), weights (T, 2))``: where each ankle should be and how strongly (0 = free)."""
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _corrections(world: np.ndarray, contacts: np.ndarray, fps: float, ankle_h: float) -> np.ndarray:
+    """``(T, 2, 3)``: what to add to each ankle (see the module docstring); 0 where the foot is free."""
     t = len(world)
     ankles = world[:, FOOT_ANKLES]  # (T, 2, 3)
-    targets = ankles.copy()
-    weights = np.zeros((t, 2))
+    delta = np.zeros((t, 2, 3))
     blend = max(1, int(round(BLEND_S * fps)))
-    for foot, a, b in contact_runs(contacts):
-        anchor = np.median(ankles[a:b, foot], axis=0)
-        anchor[1] = max(anchor[1], ankle_h)
-        lo, hi = max(0, a - blend), min(t, b + blend)
-        rows = np.arange(lo, hi)
-        outside = np.maximum(a - rows, rows - (b - 1)).clip(min=0) / (blend + 1.0)
-        x = 1.0 - np.clip(outside, 0.0, 1.0)
-        w = x * x * (3.0 - 2.0 * x)  # smoothstep: 1 in the contact, easing to 0 over the blend
-        stronger = w > weights[lo:hi, foot]
-        weights[lo:hi, foot] = np.where(stronger, w, weights[lo:hi, foot])
-        targets[lo:hi, foot] = np.where(stronger[:, None], anchor, targets[lo:hi, foot])
-    return targets, weights
+    bridge = int(round(MAX_BRIDGE_S * fps))
+    runs = contact_runs(contacts)
+    for foot in range(2):
+        mine = [(a, b) for f, a, b in runs if f == foot]
+        for a, b in mine:
+            anchor = np.median(ankles[a:b, foot], axis=0)
+            anchor[1] = max(anchor[1], ankle_h)
+            delta[a:b, foot] = anchor - ankles[a:b, foot]
+        for k, (a, b) in enumerate(mine):
+            # Before the first contact and after a contact with no near next one: ease the offset in / out.
+            nxt = mine[k + 1] if k + 1 < len(mine) else None
+            if nxt is not None and nxt[0] - b <= bridge:
+                rows = np.arange(b, nxt[0])
+                s = _smoothstep((rows - b + 1) / (nxt[0] - b + 1))[:, None]
+                delta[b : nxt[0], foot] = (1 - s) * delta[b - 1, foot] + s * delta[nxt[0], foot]
+            else:
+                hi = min(t, b + blend)
+                rows = np.arange(b, hi)
+                delta[b:hi, foot] = (1 - _smoothstep((rows - b + 1) / (blend + 1)))[:, None] * delta[b - 1, foot]
+            prev = mine[k - 1] if k > 0 else None
+            if prev is None or a - prev[1] > bridge:
+                lo = max(0, a - blend)
+                rows = np.arange(lo, a)
+                delta[lo:a, foot] = (1 - _smoothstep((a - rows) / (blend + 1)))[:, None] * delta[a, foot]
+    return delta
 
 
 def lock_feet(world: np.ndarray, contacts: np.ndarray, fps: float, ankle_height: float) -> np.ndarray:
@@ -87,13 +107,12 @@ def lock_feet(world: np.ndarray, contacts: np.ndarray, fps: float, ankle_height:
         raise PoseDataError(f"contacts must have shape ({len(world)}, 2), got {contacts.shape}")
     fps = check_fps(fps, where="foot locking")
     out = world.copy()
-    targets, weights = _targets(world, contacts, fps, float(ankle_height))
+    delta = _corrections(world, contacts, fps, float(ankle_height))
     for foot, (hip, knee, ankle) in enumerate(LEGS):
-        rows = np.flatnonzero(weights[:, foot] > 0)
+        rows = np.flatnonzero(np.abs(delta[:, foot]).max(axis=1) > 0)
         if len(rows) == 0:
             continue
-        w = weights[rows, foot][:, None]
-        goal = w * targets[rows, foot] + (1.0 - w) * world[rows, ankle]
+        goal = world[rows, ankle] + delta[rows, foot]
         new_knee, new_ankle = two_bone_ik(world[rows, hip], world[rows, knee], world[rows, ankle], goal)
         out[rows, knee] = new_knee
         out[rows, ankle] = new_ankle

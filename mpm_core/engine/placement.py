@@ -134,12 +134,7 @@ class WorldPlacement:
             ~hidden,
         )
         inner = slice(a - ca, b - ca)
-        grounded = _bounded(
-            ground_body(
-                self.transform.apply(rel + fit.path[:, None, :]), fps, self.ankle_height, self.transform.camera_position
-            ),
-            fps,
-        )
+        grounded = _bounded(ground_body(self.transform.apply(rel + fit.path[:, None, :]), fps, self.ankle_height), fps)
         root_ctx = self.transform.to_camera(grounded[:, 0])
         blend = _blend_weights(a, b, t, margin // 2)[:, None]
         new_root = self.root_camera.copy()
@@ -304,7 +299,7 @@ def place_in_world(recon: Reconstruction, options: ExportOptions) -> WorldPlacem
     if options.face_z:
         transform = transform.turned(_facing_yaw(world, fps))
         world = transform.apply(rel + fit.path[:, None, :])
-    world = _bounded(ground_body(world, fps, transform.ankle_height, transform.camera_position), fps)
+    world = _bounded(ground_body(world, fps, transform.ankle_height), fps)
     root = transform.to_camera(world[:, 0])
     contacts = detect_contacts(world, fps, transform.ankle_height)
     if options.lock_feet:
