@@ -22,9 +22,12 @@ from mpm_core.engine.world import STILL_SPEED_M_S, joint_speeds, support_heights
 
 #: Cut-off of the height correction (Hz): drifts and each stance, not the frame-to-frame jitter.
 GROUNDING_SMOOTH_HZ = 2.0
+#: A still support point counts as resting only within this distance of the floor (metres): drifts are a few
+#: centimetres, a jump's apex (also still) is higher.
+REST_BAND_M = 0.12
 #: Weight of a frame in motion (still frames weigh 1): a short jump between planted frames keeps its flight, a
 #: long stretch without any still frame (no person stays in the air for seconds) is brought down.
-MOVING_WEIGHT = 0.05
+MOVING_WEIGHT = 0.01
 #: Flight: a support point more than this above the floor is in the air (metres); in the air it may rise at most
 #: as a ballistic flight over the airborne time allows, plus a tuck of the legs (metres).
 AIR_CLEARANCE_M = 0.03
@@ -60,7 +63,8 @@ def ground_corrections(world: np.ndarray, fps: float, ankle_height: float) -> np
     heights = world[..., 1]
     lowest, joint = support_heights(heights, ankle_height)
     rows = np.arange(len(world))
-    still = joint_speeds(world, fps)[rows, joint] < STILL_SPEED_M_S
+    # Resting: still and near the floor (a jump's apex is still too, but high up).
+    still = (joint_speeds(world, fps)[rows, joint] < STILL_SPEED_M_S) & (np.abs(lowest) < REST_BAND_M)
     lam2 = whittaker_penalty(GROUNDING_SMOOTH_HZ, fps, 2)
     lam1 = whittaker_penalty(FLAT_SMOOTH_HZ, fps, 1)
     weights = np.where(still, 1.0, MOVING_WEIGHT)
