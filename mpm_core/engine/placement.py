@@ -79,6 +79,8 @@ class WorldPlacement:
         stature_m: the stature of the placed skeleton (metres; see ``engine.stature``).
         up_prior: ``(3,)`` camera frame: the camera prior for up (before the ground refinement).
         lengths: ``(17,)`` metres the bone lengths imposed (before the height scale), None when not normalised.
+        root_solves: ``((T, 3), (T,) bool)`` the trajectory's per-frame solves and their validity (reused by
+            ``update_rows`` outside the updated rows).
     """
 
     poses: np.ndarray
@@ -93,6 +95,7 @@ class WorldPlacement:
     stature_m: float = 0.0
     up_prior: np.ndarray | None = None
     lengths: np.ndarray | None = None
+    root_solves: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def num_frames(self) -> int:
@@ -124,6 +127,11 @@ class WorldPlacement:
         rel, _, weights = _prepared_pose(recon, options, prior, rows, self.lengths)
         rel *= self.scale
         hidden = np.asarray(recon.hidden, bool)[rows]
+        known = None
+        if self.root_solves is not None:
+            fresh = np.zeros(cb - ca, bool)
+            fresh[lo - ca : hi - ca] = True
+            known = (self.root_solves[0][ca:cb], self.root_solves[1][ca:cb], fresh)
         fit = fit_root_path(
             rel,
             np.asarray(recon.completed_2d, np.float64)[rows],
@@ -132,6 +140,7 @@ class WorldPlacement:
             fps,
             weights,
             ~hidden,
+            known=known,
         )
         inner = slice(a - ca, b - ca)
         grounded = _bounded(ground_body(self.transform.apply(rel + fit.path[:, None, :]), fps, self.ankle_height), fps)
@@ -159,6 +168,10 @@ class WorldPlacement:
         fit_weights[a:b] = weights[inner]
         confidence = self.confidence.copy()
         confidence[a:b] = fit.confidence[inner]
+        solves = None
+        if self.root_solves is not None:
+            solves = (self.root_solves[0].copy(), self.root_solves[1].copy())
+            solves[0][lo:hi], solves[1][lo:hi] = fit.raw[lo - ca : hi - ca], fit.valid[lo - ca : hi - ca]
         return dataclasses.replace(
             self,
             poses=poses,
@@ -167,6 +180,7 @@ class WorldPlacement:
             contacts=contacts,
             fit_weights=fit_weights,
             confidence=confidence,
+            root_solves=solves,
         )
 
 
@@ -319,6 +333,7 @@ def place_in_world(recon: Reconstruction, options: ExportOptions) -> WorldPlacem
         stature_m=stature_m,
         up_prior=prior,
         lengths=lengths,
+        root_solves=(fit.raw, fit.valid),
     )
 
 

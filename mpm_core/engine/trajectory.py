@@ -38,7 +38,6 @@ shape of the motion survives; give the true intrinsics when absolute distances m
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +51,8 @@ from mpm_core.errors import PoseDataError, check_fps
 DEFAULT_FOV_DEG = 55.0
 #: A frame needs at least this many visible joints (2 already determine the 3 unknowns; more makes it robust).
 MIN_VISIBLE_JOINTS = 4
+#: A frame's normal matrix is singular below this determinant, relative to its mean eigenvalue cubed.
+MIN_RELATIVE_DET = 1e-12
 #: Root depth must be at least this far in front of the camera (metres) for a frame's solve to count.
 MIN_DEPTH_M = 0.1
 #: Trimmed start: keep this share of each frame's joints (the best fitting) for this many re-solves.
@@ -150,27 +151,43 @@ def _check_inputs(poses_3d, keypoints_2d, visible, scores):
     return p3, k2, vis, w
 
 
+def masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``(T,)`` median of each row of ``values`` ``(T, J)`` over its ``mask`` entries; NaN for an empty row."""
+    n = mask.sum(axis=1)
+    ordered = np.sort(np.where(mask, values, np.inf), axis=1)
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[:, None], axis=1)[:, 0]
+    return np.where(n > 0, 0.5 * (lo + np.where(n > 1, hi, lo)), np.nan)
+
+
 def _solve(p3: np.ndarray, k2: np.ndarray, w: np.ndarray, k: CameraIntrinsics) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares per frame: ``(T, 3)`` translations and ``(T,)`` solvable flags."""
     du = k2[..., 0] - k.cx
     dv = k2[..., 1] - k.cy
     x, y, z = p3[..., 0], p3[..., 1], p3[..., 2]
-    t_, j_ = w.shape
-    a = np.zeros((t_, j_, 2, 3))
-    a[..., 0, 0] = k.fx
-    a[..., 0, 2] = -du
-    a[..., 1, 1] = k.fy
-    a[..., 1, 2] = -dv
-    b = np.stack([du * z - k.fx * x, dv * z - k.fy * y], axis=-1)
-    a = a.reshape(t_, 2 * j_, 3)
-    b = b.reshape(t_, 2 * j_)
-    wr = np.repeat(w, 2, axis=1)
-    ata = np.einsum("tra,tr,trb->tab", a, wr, a)
-    atb = np.einsum("tra,tr,tr->ta", a, wr, b)
-    # A frame is solvable when its normal matrix is well conditioned (enough spread of joints in the image).
+    t_ = len(w)
+    # Each joint gives the rows [fx, 0, -du] . t = b1 and [0, fy, -dv] . t = b2; the normal equations in closed
+    # form (sums over joints, weighted).
+    b1 = du * z - k.fx * x
+    b2 = dv * z - k.fy * y
+    sw = w.sum(axis=1)
+    swu = (w * du).sum(axis=1)
+    swv = (w * dv).sum(axis=1)
+    ata = np.zeros((t_, 3, 3))
+    ata[:, 0, 0] = k.fx**2 * sw
+    ata[:, 1, 1] = k.fy**2 * sw
+    ata[:, 0, 2] = ata[:, 2, 0] = -k.fx * swu
+    ata[:, 1, 2] = ata[:, 2, 1] = -k.fy * swv
+    ata[:, 2, 2] = (w * (du * du + dv * dv)).sum(axis=1)
+    atb = np.stack(
+        [k.fx * (w * b1).sum(axis=1), k.fy * (w * b2).sum(axis=1), -(w * (du * b1 + dv * b2)).sum(axis=1)], axis=1
+    )
+    # A frame is solvable when its normal matrix is well conditioned (enough spread of joints in the image): its
+    # determinant against the cube of its mean eigenvalue.
     with np.errstate(all="ignore"):
-        cond = np.linalg.cond(ata) if t_ else np.zeros(0)
-    ok = np.isfinite(cond) & (cond < 1e12)
+        det = np.linalg.det(ata) if t_ else np.zeros(0)
+        scale = np.trace(ata, axis1=1, axis2=2) / 3.0 if t_ else np.zeros(0)
+    ok = np.isfinite(det) & (det > MIN_RELATIVE_DET * scale**3)
     sol = np.zeros((t_, 3))
     if ok.any():
         sol[ok] = np.linalg.solve(ata[ok], atb[ok][..., None])[..., 0]
@@ -215,9 +232,7 @@ def solve_root_translation(
     for _ in range(ROBUST_ITERATIONS):
         resid = _pixel_residuals(p3, k2, vis, sol, intrinsics)
         # Robust scale per frame from the median residual of its visible joints.
-        with warnings.catch_warnings():  # frames with no visible joint: all-NaN, handled below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(np.where(vis & np.isfinite(resid), resid, np.nan), axis=1)
+        med = masked_median(resid, vis & np.isfinite(resid))  # NaN for a frame with no visible joint
         scale = np.maximum(np.nan_to_num(med, nan=MIN_ROBUST_SCALE_PX) * 1.4826, MIN_ROBUST_SCALE_PX)
         robust = 1.0 / (1.0 + (np.nan_to_num(resid, posinf=1e9) / (CAUCHY_C * scale[:, None])) ** 2)
         # Divide each row by the joint's depth (squared in the normal equations) so residuals count in pixels.
@@ -369,9 +384,7 @@ def _lateral_given_depth(p3, k2, w, depth, k: CameraIntrinsics) -> tuple[np.ndar
         tot = np.maximum(weights.sum(axis=1, keepdims=True), 1e-30)
         sol = (weights[..., None] * cand).sum(axis=1) / tot
         resid = np.linalg.norm((cand - sol[:, None, :]) * np.array([k.fx, k.fy]) / z[..., None], axis=-1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(np.where(w > 0, resid, np.nan), axis=1)
+        med = masked_median(resid, w > 0)
         scale = np.maximum(np.nan_to_num(med, nan=MIN_ROBUST_SCALE_PX) * 1.4826, MIN_ROBUST_SCALE_PX)
         weights = w / z**2 / (1.0 + (resid / (CAUCHY_C * scale[:, None])) ** 2)
     return sol, ok
@@ -389,16 +402,24 @@ def fit_root_path(
     depth_smooth_hz: float = DEPTH_SMOOTH_HZ,
     max_speed: float = MAX_ROOT_SPEED_M_S,
     max_accel: float = MAX_ROOT_ACCEL_M_S2,
+    known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> RootFit:
     """The root path over time (see the module docstring), with the per-frame solves it came from.
 
     Args as ``estimate_root_translation``; ``seen``: ``(T, J)`` bool, joints observed in the input (the
     model's filled-in joints are not), for the frame confidence (None: every usable joint). ``smooth_hz`` None:
-    no smoothing and no bounds (invalid frames interpolated).
+    no smoothing and no bounds (invalid frames interpolated). ``known``: ``(raw (T, 3), valid (T,), fresh (T,)
+    bool)`` per-frame solves from an earlier fit of the same rows; only the ``fresh`` rows are solved again.
     """
     fps = check_fps(fps, where="trajectory")
     p3, k2, vis, w = _check_inputs(poses_3d, keypoints_2d, visible, scores)
-    sol, valid = solve_root_translation(p3, k2, vis, intrinsics, w)
+    if known is None:
+        sol, valid = solve_root_translation(p3, k2, vis, intrinsics, w)
+    else:
+        sol, valid, fresh = (np.array(a) for a in known)
+        fresh = np.asarray(fresh, bool)
+        if fresh.any():
+            sol[fresh], valid[fresh] = solve_root_translation(p3[fresh], k2[fresh], vis[fresh], intrinsics, w[fresh])
     if not valid.any():
         raise PoseDataError(
             f"cannot place the person in the camera: no frame has {MIN_VISIBLE_JOINTS} or more usable visible joints"
