@@ -225,6 +225,8 @@ def evaluate_model(
     }
 
 
+#: Validation performers are told apart by set and stature, to this step (metres).
+PERFORMER_STATURE_STEP_M = 0.05
 #: World evaluation: option sets compared (name -> ExportOptions keywords besides the camera).
 WORLD_VARIANTS = {"no_locking": {"foot_locking": False}, "locking": {"foot_locking": True}}
 
@@ -388,14 +390,15 @@ def _world_summary(rows: list[dict]) -> dict:
 
 
 def _per_performer(rows: list[dict]) -> list[dict]:
-    """Clips grouped by set and true stature (cm): root-relative MPJPE without and with the height given."""
+    """Clips grouped by set and true stature (to ``PERFORMER_STATURE_STEP_M``; the sets do not name their
+    performers): root-relative MPJPE without and with the height given."""
     groups: dict[tuple[str, int], list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["set"], int(round(r["stature_m"] * 100))), []).append(r)
+        groups.setdefault((r["set"], int(round(r["stature_m"] / PERFORMER_STATURE_STEP_M))), []).append(r)
     return [
         {
             "set": key[0],
-            "stature_m": key[1] / 100.0,
+            "stature_m": _weighted(group, lambda r: r["stature_m"]),
             "clips": len(group),
             "frames": int(sum(r["frames"] for r in group)),
             "estimated_stature_m": _weighted(group, lambda r: r["no_locking"]["stature_m"]),
