@@ -15,6 +15,10 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(xvfb xauth libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
     libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libxcb-randr0 libxcb-xfixes0 libegl1 libgl1 libglx-mesa0
     libgl1-mesa-dri libfontconfig1 libdbus-1-3)
+# The test suite also imports the BVH exports into Debian's Blender (3.4; background mode, no display needed).
+if [ "$mode" = test ]; then
+    APT_PACKAGES+=(blender)
+fi
 if command -v apt-get >/dev/null 2>&1; then
     missing=()
     for p in "${APT_PACKAGES[@]}"; do
@@ -27,7 +31,7 @@ if command -v apt-get >/dev/null 2>&1; then
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 else
-    echo "note: no apt-get here; install Xvfb and Qt's xcb libraries with your package manager" >&2
+    echo "note: no apt-get here; install Xvfb, Qt's xcb libraries (and Blender for the tests) with your package manager" >&2
 fi
 
 python=${PYTHON:-python3}

@@ -2,9 +2,10 @@
 
     blender -b --factory-startup --python tests/blender_import_bvh.py -- in.bvh out.json
 
-Writes {"bones": [names], "frames": T, "heads": [T][B][3], "tails": [T][B][3]} in Blender's world
-coordinates (Z up; the importer turns a Y-up BVH with axis_forward="-Z", axis_up="Y" and keeps the file's
-units at global_scale 1).
+Writes {"bones": [names], "parents": [parent name or null], "rest_heads": [B][3], "rest_tails": [B][3],
+"frames": T, "heads": [T][B][3], "tails": [T][B][3]} in Blender's world coordinates (Z up; the importer turns a
+Y-up BVH with axis_forward="-Z", axis_up="Y" and keeps the file's units at global_scale 1); ``rest_*`` are the
+armature's rest pose (edit bones), the others the posed bones per frame.
 """
 
 import builtins
@@ -45,6 +46,11 @@ def main() -> None:
     action = arm.animation_data.action
     first, last = (int(round(v)) for v in action.frame_range)
     names = [b.name for b in arm.pose.bones]
+    mw = arm.matrix_world
+    bones = [arm.data.bones[n] for n in names]
+    parents = [b.parent.name if b.parent else None for b in bones]
+    rest_heads = [list(mw @ b.head_local) for b in bones]
+    rest_tails = [list(mw @ b.tail_local) for b in bones]
     heads, tails = [], []
     for frame in range(first, last + 1):
         bpy.context.scene.frame_set(frame)
@@ -52,7 +58,18 @@ def main() -> None:
         heads.append([list(mw @ b.head) for b in arm.pose.bones])
         tails.append([list(mw @ b.tail) for b in arm.pose.bones])
     with _open(dst, "w") as f:
-        json.dump({"bones": names, "frames": len(heads), "heads": heads, "tails": tails}, f)
+        json.dump(
+            {
+                "bones": names,
+                "parents": parents,
+                "rest_heads": rest_heads,
+                "rest_tails": rest_tails,
+                "frames": len(heads),
+                "heads": heads,
+                "tails": tails,
+            },
+            f,
+        )
 
 
 main()

@@ -82,3 +82,61 @@ def camera_pose(pitch_deg: float = 15.0, roll_deg: float = 3.0, yaw_deg: float =
 def world_to_camera(world: np.ndarray, r_cw: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """Camera-frame coordinates ``(..., 3)`` (x right, y down, z forward) of world points."""
     return (np.asarray(world) - centre) @ r_cw.T
+
+
+def planted_walk(
+    frames: int = 120, fps: float = 30.0, speed: float = 1.1, radius: float = 6.0, cadence_hz: float = 0.9
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(world (T, 17, 3), contacts (T, 2) [left, right])``: a walker whose stance feet stand exactly still.
+
+    The pelvis follows an arc of ``radius`` metres at ``speed``; each foot is planted (ankle ``ANKLE_HEIGHT``
+    above the floor, not moving) for 60% of the gait cycle and swings to the next foothold with a 10 cm lift;
+    knees by two-bone IK, upper body as in ``walk_world``.
+    """
+    from mpm_core.engine.foot_lock import two_bone_ik
+
+    t = np.arange(frames) / fps
+    pelvis_h = 0.86
+
+    def along(s: np.ndarray, lateral: np.ndarray | float) -> np.ndarray:
+        """Points at arc length ``s`` and ``lateral`` offset (+ = walker's left, +x at the start) on the floor."""
+        th = s / radius
+        centre = np.stack([radius * (1 - np.cos(th)), np.zeros_like(th), radius * np.sin(th)], -1)
+        left = np.stack([np.cos(th), np.zeros_like(th), -np.sin(th)], -1)
+        return centre + np.asarray(lateral)[..., None] * left
+
+    base = walk_world(frames, fps, speed=0.0, turn_rate=0.0)  # upper body in place, facing +z
+    out = np.zeros((frames, 17, 3))
+    contacts = np.zeros((frames, 2), bool)
+    s_pelvis = speed * t
+    heading = s_pelvis / radius
+    rot = np.stack([Rotation.from_euler("y", h).as_matrix() for h in heading])
+    upper = [J[n] for n in H36M_JOINTS if "hip" not in n and "knee" not in n and "ankle" not in n]
+    rel = base - base[:, :1]
+    rel[:, :, 1] += pelvis_h
+    out[:, upper] = np.einsum("tab,tjb->tja", rot, rel[:, upper]) + along(s_pelvis, 0.0)[:, None, :]
+    for foot, (side, sgn, offset) in enumerate((("left", 1.0, 0.5), ("right", -1.0, 0.0))):
+        hip_j, knee_j, ankle_j = J[f"{side}_hip"], J[f"{side}_knee"], J[f"{side}_ankle"]
+        cycle = t * cadence_hz + offset
+        k = np.floor(cycle)
+        phase = cycle - k
+        stance = phase < 0.6
+        mid = lambda kk, o=offset: speed * (kk + 0.3 - o) / cadence_hz  # noqa: E731  arc length mid-stance
+        s_now = np.where(stance, mid(k), mid(k) + (mid(k + 1) - mid(k)) * _smooth((phase - 0.6) / 0.4))
+        ankle = along(s_now, sgn * HIP_HALF)
+        lift = np.where(stance, 0.0, 0.1 * np.sin(np.pi * (phase - 0.6) / 0.4))
+        ankle[:, 1] = ANKLE_HEIGHT + lift
+        hip = out[:, 0] + np.einsum("tab,b->ta", rot, [sgn * HIP_HALF, 0.0, 0.0])
+        # A bent-knee guess with the knee forward, then IK onto the ankle.
+        forward = np.einsum("tab,b->ta", rot, [0.0, 0.0, 1.0])
+        guess_knee = hip + THIGH * (0.9 * np.array([0.0, -1.0, 0.0]) + 0.44 * forward)
+        guess_ankle = guess_knee + SHIN * np.array([0.0, -1.0, 0.0])
+        knee, reached = two_bone_ik(hip, guess_knee, guess_ankle, ankle)
+        out[:, hip_j], out[:, knee_j], out[:, ankle_j] = hip, knee, reached
+        contacts[:, foot] = stance
+    return out, contacts
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)

@@ -178,6 +178,34 @@ def test_complete_fills_empty_cells(tmp_path, capsys, model, coords):
     assert got.hidden.sum() == 20 + 50 + 5
 
 
+def test_lift_animator_options(shared_data, tmp_path, capsys, model):
+    """--height, --output-fps, --in-place, --face-z and a BVH preset, as an animator would ask for them."""
+    from mpm_core.engine.stature import stature
+    from mpm_core.io.bvh import read_bvh
+    from mpm_core.io.canonical import read_csv_3d
+
+    source = shared_data("inputs/alphapose/arnis_single_person/alphapose-results.json")
+    out = tmp_path / "tall.csv"
+    flags = ["--height", "1.85", "--output-fps", "25", "--in-place", "--face-z", "--threads", "1", "-q"]
+    code, err = run(capsys, "lift", source, "-o", out, "--model", model, *flags)
+    assert code == 0, err
+    back = read_csv_3d(out)  # the canonical reader gives the contacts too
+    seq = back.sequence
+    assert seq.fps == 25.0 and seq.num_frames == int(np.floor((read_2d(source).num_frames - 1) / 30 * 25)) + 1
+    assert stature(seq.keypoints) == pytest.approx(1.85, rel=0.02)
+    np.testing.assert_allclose(seq.keypoints[:, 0, [0, 2]], 0.0, atol=1e-5)
+    assert back.contacts is not None and back.contacts.shape == (seq.num_frames, 2)
+    text = out.read_text()
+    assert "# height_m=1.85" in text and "# root_motion=in_place" in text and "# floor=up: " in text
+    bvh = tmp_path / "rig.bvh"
+    code, err = run(capsys, "lift", source, "-o", bvh, "--model", model, "--bvh-preset", "metarig", "-q")
+    assert code == 0, err
+    assert read_bvh(bvh).joint_names[:2] == ["spine", "thigh.L"]
+    code, err = run(capsys, "lift", source, "-o", tmp_path / "free.npz", "--model", model, "--no-foot-lock", "-q")
+    assert code == 0, err
+    assert "foot_locking=off" in [str(n) for n in np.load(tmp_path / "free.npz")["notes"]]
+
+
 # -- bad input: every flag -----------------------------------------------------------------------------------------
 BAD_LIFT_FLAGS = [
     (["--fps", "-5"], "--fps"),
@@ -207,6 +235,11 @@ BAD_LIFT_FLAGS = [
     (["--threads", "0"], "--threads"),
     (["--format", "txt"], "--format"),
     (["--model", "/nonexistent/model.safetensors"], "--model"),
+    (["--height", "0.2"], "--height"),
+    (["--height", "tall"], "--height"),
+    (["--output-fps", "0"], "--output-fps"),
+    (["--bvh-preset", "unity"], "--bvh-preset"),
+    (["--foot-lock", "yes"], "yes"),
 ]
 
 

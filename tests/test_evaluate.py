@@ -63,3 +63,31 @@ def test_cli_evaluate_prints_table_and_writes_json(tiny_model, tmp_path, capsys)
 def test_cli_evaluate_missing_model_exits_2(tmp_path, capsys):
     assert main(["evaluate", "--model", str(tmp_path / "none.safetensors"), "--no-progress"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_world_report_is_complete_reproducible_and_printed(tiny_model, tmp_path, capsys):
+    """World-frame figures through the engine and the export pipeline (a tiny model: the figures are poor, the
+    report's structure and reproducibility are what is checked here; the shipped model's are in the README)."""
+    from mpm_core.model.evaluate import WORLD_VARIANTS, evaluate_world, format_world_report
+
+    config_path, model = tiny_model
+    config = load_config(config_path)
+    report = evaluate_world(model, config, progress=False)
+    assert report["clips"] >= 1 and report["frames"] > 0
+    s = report["summary"]
+    for name in WORLD_VARIANTS:
+        block = s[name]
+        assert block["root_mm"] > 0 and block["mpjpe_world_mm"] > 0 and 0 <= block["up_error_deg"] <= 180
+        assert block["skate_mm_s"] >= 0 and block["penetration_mm"] >= 0
+    assert s["truth"]["skate_mm_s"] >= 0 and s["mpjpe_rel_mm"] > 0 and s["mpjpe_rel_height_mm"] > 0
+    clip = report["per_clip"][0]
+    assert 1.0 < clip["stature_m"] < 2.2 and clip["truth"]["penetration_mm"] < 5.0
+    assert report["per_performer"] and {"mpjpe_rel_mm", "mpjpe_rel_height_mm"} <= set(report["per_performer"][0])
+    again = evaluate_world(model, config, progress=False)
+    assert again["summary"] == report["summary"]
+    text = format_world_report(report)
+    assert "ground truth" in text and "--height" in text
+    out = tmp_path / "world.json"
+    argv = ["evaluate", "--world", "--model", str(model), "--config", str(config_path), "--json", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    assert "locking" in capsys.readouterr().out and json.loads(out.read_text())["clips"] == report["clips"]

@@ -111,3 +111,65 @@ def test_short_sequences_work():
     k = CameraIntrinsics.from_image_size(640, 480)
     path = estimate_root_translation(cam - cam[:, :1], k.project(cam), None, k, smooth_hz=4.0, fps=FPS)
     np.testing.assert_allclose(path, cam[:, 0], atol=1e-6)
+
+
+# -- the path over time: confidence, robust smoothing, bounds ---------------------------------------------------
+def test_whittaker_keeps_lines_and_fills_gaps():
+    from mpm_core.engine.trajectory import whittaker, whittaker_penalty
+
+    line = np.linspace(0.0, 3.0, 50)[:, None]
+    weights = np.ones(50)
+    np.testing.assert_allclose(whittaker(line, weights, whittaker_penalty(1.0, FPS, 2), 0.0), line, atol=1e-9)
+    weights[20:30] = 0.0  # nothing known there: the smoother follows the neighbours
+    np.testing.assert_allclose(whittaker(line, weights, whittaker_penalty(1.0, FPS, 2), 0.0), line, atol=1e-6)
+
+
+def test_confidence_counts_the_seen_extent():
+    from mpm_core.engine.trajectory import frame_confidence
+
+    world = walk_world(10, FPS)
+    rel = world - world[:, :1]
+    weights = np.ones((10, 17))
+    np.testing.assert_allclose(frame_confidence(rel, weights), 1.0)
+    weights[:, [1, 2, 3, 4, 5, 6]] = 0.0  # the legs out of view: the body is only partly seen
+    partial = frame_confidence(rel, weights)
+    assert (partial < 0.7).all() and (partial > 0.1).all()
+    assert (frame_confidence(rel, np.zeros((10, 17))) == 0).all()
+
+
+def test_a_detector_jumping_to_someone_else_does_not_move_the_root(scene):
+    from mpm_core.engine.trajectory import MAX_ROOT_SPEED_M_S, fit_root_path
+
+    cam, k, kp = scene
+    rel = cam - cam[:, :1]
+    wrong = kp.copy()
+    # Frames 50-59 track a smaller person elsewhere (half the size: twice the depth if believed).
+    centre = kp[50:60].mean(axis=1, keepdims=True)
+    wrong[50:60] = (kp[50:60] - centre) * 0.5 + centre + [300.0, -50.0]
+    fit = fit_root_path(rel, wrong, None, k, FPS)
+    speed = np.linalg.norm(np.diff(fit.path, axis=0), axis=1) * FPS
+    err = np.linalg.norm(fit.path - cam[:, 0], axis=1)
+    rest = np.delete(err, range(45, 65)).max()
+    print(f"10 frames on someone else: path error max {err.max():.2f} m, elsewhere {rest:.3f} m")
+    assert speed.max() <= MAX_ROOT_SPEED_M_S + 1e-6
+    assert np.delete(err, range(40, 70)).max() < 0.1  # the rest of the path is unharmed
+
+
+def test_missing_frames_and_speed_bound(scene):
+    from mpm_core.engine.trajectory import fit_root_path, limit_speed
+
+    cam, k, kp = scene
+    rel = cam - cam[:, :1]
+    visible = np.ones(kp.shape[:2], bool)
+    visible[30:60] = False  # a second of nothing seen
+    fit = fit_root_path(rel, kp, visible, k, FPS)
+    assert not fit.valid[30:60].any() and (fit.confidence[30:60] == 0).all()
+    err = np.linalg.norm(fit.path - cam[:, 0], axis=1)
+    assert err[30:60].max() < 0.25 and np.delete(err, range(25, 65)).max() < 0.05
+    # The rate limit: a step of 2 m becomes a ramp at the bound, symmetric in time.
+    step = np.zeros((40, 3))
+    step[20:, 0] = 2.0
+    limited = limit_speed(step, FPS, 8.0)
+    assert (np.linalg.norm(np.diff(limited, axis=0), axis=1) * FPS <= 8.0 + 1e-9).all()
+    np.testing.assert_allclose(limited[0], 0.0)
+    np.testing.assert_allclose(limited[-1], [2.0, 0.0, 0.0])

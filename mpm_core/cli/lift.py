@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mpm_core.engine.masks import Mask, apply_mask_specs, parse_mask_spec
 from mpm_core.errors import PoseDataError, check_fps
+from mpm_core.export.bvh_presets import BVH_PRESETS
 from mpm_core.export.pipeline import OUTPUT_SUFFIXES as OUTPUT_EXTENSIONS
 
 #: 2D file types looked at inside an input folder (others, e.g. videos, are skipped).
@@ -55,6 +56,14 @@ def _check_args(args: argparse.Namespace) -> None:
     cutoff = getattr(args, "smooth_cutoff", None)
     if cutoff is not None and not (math.isfinite(cutoff) and cutoff > 0):
         raise _fail("--smooth-cutoff", f"cutoff {cutoff} Hz must be a positive number")
+    height = getattr(args, "height", None)
+    if height is not None:
+        from mpm_core.engine.stature import check_height
+
+        args.height = check_height(height, where="--height")
+    out_fps = getattr(args, "output_fps", None)
+    if out_fps is not None:
+        args.output_fps = check_fps(out_fps, where="--output-fps")
     fov = getattr(args, "fov", None)
     if fov is not None and not (FOV_RANGE[0] < fov < FOV_RANGE[1]):
         raise _fail("--fov", f"field of view {fov} degrees is not in ({FOV_RANGE[0]:g}, {FOV_RANGE[1]:g})")
@@ -177,7 +186,7 @@ def _export_options(args: argparse.Namespace, coords: str, model_name: str):
 
     return ExportOptions(
         coords=coords,
-        bone_normalize=getattr(args, "bone_normalize", False),
+        bone_normalize=getattr(args, "bone_normalize", None),
         smooth=None if getattr(args, "smooth", "none") == "none" else args.smooth,
         smooth_cutoff_hz=getattr(args, "smooth_cutoff", None) or ExportOptions.smooth_cutoff_hz,
         units=args.units,
@@ -185,20 +194,26 @@ def _export_options(args: argparse.Namespace, coords: str, model_name: str):
         fov_deg=getattr(args, "fov", None),
         csv_long=args.csv_long,
         model_name=model_name,
+        height_m=getattr(args, "height", None),
+        foot_locking=getattr(args, "foot_lock", None),
+        root_motion="in_place" if getattr(args, "in_place", False) else "travel",
+        face_z=getattr(args, "face_z", False),
+        output_fps=getattr(args, "output_fps", None),
+        bvh_preset=getattr(args, "bvh_preset", "h36m"),
     )
 
 
-def _write(path: Path, seq3d, hidden, options) -> None:
+def _write(path: Path, seq3d, hidden, options, contacts=None, notes=None) -> None:
     from mpm_core.export import write_output
 
     try:
-        write_output(path, seq3d, hidden, options)
+        write_output(path, seq3d, hidden, options, contacts=contacts, notes=notes)
     except OSError as exc:
         raise PoseDataError(f"cannot write: {exc.strerror or exc}", path) from None
 
 
 def _lift_one(engine, job: _Job, args: argparse.Namespace, progress) -> None:
-    from mpm_core.export import build_output_sequence
+    from mpm_core.export import build_output
     from mpm_core.io import read_2d
 
     size = tuple(args.image_size) if args.image_size else None
@@ -206,8 +221,8 @@ def _lift_one(engine, job: _Job, args: argparse.Namespace, progress) -> None:
     mask = _with_specs(Mask.from_sequence(seq, args.mask_below), args.mask, job.source)
     recon = engine.lift(seq, mask, progress=progress)
     options = _export_options(args, args.coords, recon.model_name)
-    seq3d, hidden = build_output_sequence(recon, options)
-    _write(job.output, seq3d, hidden, options)
+    out = build_output(recon, options)
+    _write(job.output, out.sequence, out.hidden, options, out.contacts, out.notes)
 
 
 def _complete_one(engine, job: _Job, args: argparse.Namespace, progress) -> None:
@@ -291,6 +306,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", metavar="EXT", help="output type for a folder input (csv, npz, json, bvh; default npz)")
     p.add_argument("--units", choices=("cm", "m"), help="output units (default: cm for BVH, m otherwise)")
     p.add_argument("--up", choices=("y", "z"), default="y", help="BVH up axis (default y)")
+    p.add_argument(
+        "--bvh-preset",
+        choices=BVH_PRESETS,
+        default="h36m",
+        help="BVH joint names and rest pose: h36m (default), mixamo (mixamorig: names) or metarig (Blender)",
+    )
     p.add_argument("--csv-long", action="store_true", help="CSV in long form (one row per frame and joint)")
     p.add_argument("--model", metavar="PATH", help="checkpoint (default: the shipped model)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
@@ -324,10 +345,35 @@ def register(subparsers) -> None:
         help="camera: root-relative camera frame (pelvis at origin, x right, y down, z forward, metres); "
         "world: y up with the estimated trajectory (default)",
     )
-    lift.add_argument("--bone-normalize", action="store_true", help="constant, left/right symmetric bone lengths")
+    lift.add_argument(
+        "--bone-normalize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="constant, left/right symmetric bone lengths (default: on for world output, off for camera)",
+    )
     lift.add_argument("--smooth", choices=SMOOTHERS, default="none", help="temporal smoothing of the 3D output")
     lift.add_argument("--smooth-cutoff", type=float, metavar="HZ", help="smoothing cutoff in Hz")
     lift.add_argument("--fov", type=float, metavar="DEG", help="camera horizontal field of view for the trajectory")
+    lift.add_argument(
+        "--height",
+        type=float,
+        metavar="METRES",
+        help="the performer's stature (sole to head top): the 3D and the trajectory are scaled to it",
+    )
+    lift.add_argument(
+        "--output-fps",
+        type=float,
+        metavar="HZ",
+        help="resample the output to this frame rate (--fps sets the input's rate)",
+    )
+    lift.add_argument(
+        "--foot-lock",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="hold planted feet on the floor with leg IK (default: on for world output)",
+    )
+    lift.add_argument("--in-place", action="store_true", help="keep the root above the origin (no travel)")
+    lift.add_argument("--face-z", action="store_true", help="turn the world so the performer starts facing +Z")
     _common(lift)
     lift.set_defaults(func=_cmd_lift)
 

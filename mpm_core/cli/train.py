@@ -46,6 +46,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     from mpm_core.model.evaluate import evaluate_model, format_report
 
     config = _load(args) if args.config else None  # None: the config stored with the model
+    if args.world:
+        from mpm_core.model.evaluate import evaluate_world, format_world_report
+
+        report = evaluate_world(args.model, config, data_root=args.data_root, progress=not args.no_progress)
+        print(format_world_report(report))
+        if args.json:
+            with atomic_write(args.json) as f:
+                json.dump(report, f, indent=2)
+        return 0
     report = evaluate_model(args.model, config, data_root=args.data_root, progress=not args.no_progress)
     print(format_report(report))
     if args.json:
@@ -78,5 +87,10 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     p.add_argument(
         "--store", action="store_true", help="store the report in the checkpoint's sidecar (weights untouched)"
+    )
+    p.add_argument(
+        "--world",
+        action="store_true",
+        help="world-frame figures on whole validation clips (trajectory, up, foot skate, height); not stored",
     )
     p.set_defaults(func=_evaluate)

@@ -1,6 +1,7 @@
 """BVH writer for H36M-17 motion: rotations from positions, exact forward kinematics.
 
-Hierarchy (names are the H36M joint names, plus four helper joints):
+Skeleton presets (``bvh_presets``): ``h36m`` (default, below), ``mixamo`` and ``metarig`` (character rig names
+and hierarchies). The default hierarchy (names are the H36M joint names, plus four helper joints):
 
     pelvis (ROOT, 6 channels) ── right_pelvis ── right_hip ── right_knee ── right_ankle ── End Site (foot)
                               ├─ left_pelvis ─── left_hip ─── left_knee ─── left_ankle ─── End Site (foot)
@@ -43,6 +44,7 @@ from mpm_core.atomic import atomic_write
 from mpm_core.engine.cleanup import bone_lengths, normalize_bone_lengths
 from mpm_core.engine.world import LEVEL_CAMERA
 from mpm_core.errors import PoseDataError
+from mpm_core.export.bvh_presets import PRESETS, BvhJoint, BvhPreset
 from mpm_core.sequence import PoseSequence3D
 from mpm_core.skeleton import H36M_JOINTS
 
@@ -53,75 +55,17 @@ BVH_UNITS = {"cm": 100.0, "m": 1.0}
 UP_AXES = ("y", "z")
 #: Y-up to Z-up: (x, y, z) -> (x, -z, y), a +90 deg turn about x.
 Y_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-#: End Site lengths as shares of a bone: foot (forward from the ankle) of the shin, hand of the forearm, head
-#: top above the head joint of the neck-head bone. H36M-17 has no joints there; these only draw the last bones.
-FOOT_SHARE, HAND_SHARE, HEAD_TOP_SHARE = 0.35, 0.4, 0.5
 #: Limb twist: below BEND_SINE_NONE (sine of the angle between the two bones) the twist comes from the parent
 #: alone (a nearly straight limb's plane is noise), above BEND_SINE_FULL from the limb plane alone, linear between.
 BEND_SINE_NONE, BEND_SINE_FULL = 0.05, 0.35
 #: Shorter vectors (metres) have no usable direction.
 EPS = 1e-9
-
-_X, _Y, _Z = np.eye(3)
 _H = {n: i for i, n in enumerate(H36M_JOINTS)}
 
-
-@dataclass(frozen=True)
-class _Joint:
-    """One BVH joint: its H36M joint (None for a helper at its parent's place), its bone and twist rule."""
-
-    name: str
-    parent: int  # index in BVH_JOINTS, -1 for the root
-    h36m: int | None  # the H36M joint at this joint's position (helpers: the parent's)
-    bone_to: int | None  # H36M joint at the end of this joint's bone (None: leaf, zero local rotation)
-    rest_dir: np.ndarray  # bone direction in the rest pose
-    second: tuple  # ("line", a, b) vector a->b, or ("limb", root, mid, end); None for leaves
-    rest_second: np.ndarray
-    end_site: tuple[int, float, np.ndarray] | None = None  # (bone whose length scales it, share, direction)
-
-
-def _joints() -> tuple[_Joint, ...]:
-    h = _H
-    hip_line = ("line", h["right_hip"], h["left_hip"])
-    shoulder_line = ("line", h["right_shoulder"], h["left_shoulder"])
-    spine_up = ("line", h["pelvis"], h["spine"])
-    neck_up = ("line", h["thorax"], h["neck"])
-    out: list[_Joint] = [_Joint("pelvis", -1, h["pelvis"], h["spine"], _Y, hip_line, _X)]
-    for side, sgn in (("right", -1.0), ("left", 1.0)):
-        p = len(out)
-        hip, knee, ankle = h[f"{side}_hip"], h[f"{side}_knee"], h[f"{side}_ankle"]
-        limb = ("limb", hip, knee, ankle)
-        out += [
-            _Joint(f"{side}_pelvis", 0, h["pelvis"], hip, sgn * _X, spine_up, _Y),
-            _Joint(f"{side}_hip", p, hip, knee, -_Y, limb, _X),
-            _Joint(f"{side}_knee", p + 1, knee, ankle, -_Y, limb, _X),
-            _Joint(f"{side}_ankle", p + 2, ankle, None, -_Y, None, _X, (ankle, FOOT_SHARE, _Z)),
-        ]
-    s = len(out)
-    out += [
-        _Joint("spine", 0, h["spine"], h["thorax"], _Y, shoulder_line, _X),
-        _Joint("thorax", s, h["thorax"], h["neck"], _Y, shoulder_line, _X),
-        _Joint("neck", s + 1, h["neck"], h["head"], _Y, shoulder_line, _X),
-        _Joint("head", s + 2, h["head"], None, _Y, None, _X, (h["head"], HEAD_TOP_SHARE, _Y)),
-    ]
-    for side, sgn in (("left", 1.0), ("right", -1.0)):
-        p = len(out)
-        sh, el, wr = h[f"{side}_shoulder"], h[f"{side}_elbow"], h[f"{side}_wrist"]
-        limb = ("limb", sh, el, wr)
-        # Elbow flexion brings the forearm forward (+Z): normal upper x lower = -Y (left arm), +Y (right arm).
-        normal = -sgn * _Y
-        out += [
-            _Joint(f"{side}_collar", s + 1, h["thorax"], sh, sgn * _X, neck_up, _Y),
-            _Joint(f"{side}_shoulder", p, sh, el, sgn * _X, limb, normal),
-            _Joint(f"{side}_elbow", p + 1, el, wr, sgn * _X, limb, normal),
-            _Joint(f"{side}_wrist", p + 2, wr, None, sgn * _X, None, normal, (wr, HAND_SHARE, sgn * _X)),
-        ]
-    return tuple(out)
-
-
-BVH_JOINTS: tuple[_Joint, ...] = _joints()
-#: BVH joint names in file order.
-BVH_JOINT_NAMES: tuple[str, ...] = tuple(j.name for j in BVH_JOINTS)
+#: The default preset's joints (H36M names and helpers), kept for callers that read them.
+BVH_JOINTS: tuple[BvhJoint, ...] = PRESETS["h36m"].joints
+#: BVH joint names in file order (default preset).
+BVH_JOINT_NAMES: tuple[str, ...] = PRESETS["h36m"].joint_names
 
 
 @dataclass
@@ -135,7 +79,7 @@ class BvhAnimation:
         euler_deg: ``(T, N, 3)`` local rotations, degrees, channel order ``EULER_ORDER`` (Z, X, Y).
         frame_time: seconds per frame.
         target_positions: ``(T, 17, 3)`` the bone-normalised H36M-17 positions the file reproduces.
-        units: "cm" or "m"; up_axis: "y" or "z".
+        units: "cm" or "m"; up_axis: "y" or "z"; preset: the skeleton preset's name (``bvh_presets``).
     """
 
     joint_names: tuple[str, ...]
@@ -148,6 +92,7 @@ class BvhAnimation:
     target_positions: np.ndarray
     units: str
     up_axis: str
+    preset: str = "h36m"
 
 
 def _unit(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +102,7 @@ def _unit(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok[..., None], v / np.where(ok[..., None], n, 1.0), 0.0), ok
 
 
-def _second_direction(joint: _Joint, pos: np.ndarray, g_parent: np.ndarray) -> np.ndarray:
+def _second_direction(joint: BvhJoint, pos: np.ndarray, g_parent: np.ndarray) -> np.ndarray:
     """``(T, 3)`` the joint's second direction, before orthogonalisation."""
     carried = g_parent @ joint.rest_second  # the rest second direction turned with the parent
     if joint.second[0] == "line":
@@ -191,16 +136,16 @@ def _frames(primary: np.ndarray, candidates: list[np.ndarray]) -> tuple[np.ndarr
     return np.stack([a1, a2, np.cross(a1, a2)], axis=-1), ok & found
 
 
-def global_rotations(pos: np.ndarray) -> np.ndarray:
+def global_rotations(pos: np.ndarray, joints: tuple[BvhJoint, ...] = BVH_JOINTS) -> np.ndarray:
     """``(T, N, 3, 3)`` global rotation of every BVH joint for H36M-17 positions ``(T, 17, 3)`` (Y up)."""
     t = len(pos)
-    out = np.zeros((t, len(BVH_JOINTS), 3, 3))
-    for k, joint in enumerate(BVH_JOINTS):
+    out = np.zeros((t, len(joints), 3, 3))
+    for k, joint in enumerate(joints):
         g_parent = np.broadcast_to(np.eye(3), (t, 3, 3)) if joint.parent < 0 else out[:, joint.parent]
-        if joint.bone_to is None:
+        if joint.primary is None:
             out[:, k] = g_parent  # leaf: zero local rotation
             continue
-        primary = pos[:, joint.bone_to] - pos[:, joint.h36m]
+        primary = pos[:, joint.primary[1]] - pos[:, joint.primary[0]]
         second = _second_direction(joint, pos, g_parent)
         third_rest = np.cross(joint.rest_dir, joint.rest_second)
         frames, ok = _frames(primary, [second, g_parent @ joint.rest_second, g_parent @ third_rest])
@@ -247,9 +192,33 @@ def _to_y_up_metres(seq: PoseSequence3D) -> np.ndarray:
     return pos
 
 
-def build_bvh(seq3d: PoseSequence3D, units: str = "cm", up_axis: str = "y") -> BvhAnimation:
+def _straighten_hips(pos: np.ndarray) -> np.ndarray:
+    """``(T, 17, 3)`` with the hips symmetric about the pelvis on their own line (same lengths), each leg moved
+    with its hip: what a skeleton whose thighs hang from one rigid hips joint can reproduce."""
+    out = pos.copy()
+    p, r, l_ = _H["pelvis"], _H["right_hip"], _H["left_hip"]
+    line, ok = _unit(pos[:, l_] - pos[:, r])
+    for side, sgn in (("right", -1.0), ("left", 1.0)):
+        hip = _H[f"{side}_hip"]
+        length = np.linalg.norm(pos[:, hip] - pos[:, p], axis=-1, keepdims=True)
+        moved = np.where(ok[:, None], pos[:, p] + sgn * length * line, pos[:, hip])
+        shift = moved - pos[:, hip]
+        for j in (hip, _H[f"{side}_knee"], _H[f"{side}_ankle"]):
+            out[:, j] = pos[:, j] + shift
+    return out
+
+
+def build_bvh(
+    seq3d: PoseSequence3D, units: str = "cm", up_axis: str = "y", preset: str | BvhPreset = "h36m"
+) -> BvhAnimation:
     """Everything a BVH file holds for ``seq3d`` (any layout convertible to H36M-17; camera coords are turned
-    to Y up as seen by a level camera). See the module docstring."""
+    to Y up as seen by a level camera), with the joint names, hierarchy and rest pose of ``preset`` (see
+    ``bvh_presets``). See the module docstring."""
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise PoseDataError(f"unknown BVH preset {preset!r}; known: {', '.join(PRESETS)}", where="BVH preset")
+        preset = PRESETS[preset]
+    joints = preset.joints
     if units not in BVH_UNITS:
         raise PoseDataError(f"unknown BVH units {units!r}; known: {', '.join(BVH_UNITS)}", where="units")
     if up_axis not in UP_AXES:
@@ -257,18 +226,19 @@ def build_bvh(seq3d: PoseSequence3D, units: str = "cm", up_axis: str = "y") -> B
     raw = _to_y_up_metres(seq3d)
     lengths = bone_lengths(raw, symmetric=True)
     pos = normalize_bone_lengths(raw, lengths=lengths)
-    glob = global_rotations(pos)
+    if preset.straight_hips:
+        pos = _straighten_hips(pos)
+    glob = global_rotations(pos, joints)
     local = np.empty_like(glob)
-    offsets = np.zeros((len(BVH_JOINTS), 3))
+    offsets = np.zeros((len(joints), 3))
     end_sites = []
-    for k, joint in enumerate(BVH_JOINTS):
+    for k, joint in enumerate(joints):
         if joint.parent < 0:
             local[:, k] = glob[:, k]
             continue
         local[:, k] = np.swapaxes(glob[:, joint.parent], -1, -2) @ glob[:, k]
-        parent = BVH_JOINTS[joint.parent]
-        if joint.h36m != parent.h36m:  # helpers sit at their parent: zero offset
-            offsets[k] = lengths[joint.h36m] * parent.rest_dir
+        if joint.offset_dir is not None:  # None: at the parent's place (zero offset)
+            offsets[k] = lengths[joint.h36m] * joint.offset_dir
         if joint.end_site is not None:
             bone, share, direction = joint.end_site
             end_sites.append((k, share * lengths[bone] * direction))
@@ -278,10 +248,10 @@ def build_bvh(seq3d: PoseSequence3D, units: str = "cm", up_axis: str = "y") -> B
     with warnings.catch_warnings():  # gimbal lock is harmless here: any valid triple reproduces the matrix
         warnings.simplefilter("ignore", UserWarning)
         euler = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_euler(EULER_ORDER, degrees=True)
-    euler = _unwrap_euler(euler.reshape(len(pos), len(BVH_JOINTS), 3))
+    euler = _unwrap_euler(euler.reshape(len(pos), len(joints), 3))
     return BvhAnimation(
-        joint_names=BVH_JOINT_NAMES,
-        parents=tuple(j.parent for j in BVH_JOINTS),
+        joint_names=preset.joint_names,
+        parents=preset.parents,
         offsets=scale * offsets @ conv.T,
         end_sites=[(k, scale * conv @ off) for k, off in end_sites],
         root_positions=scale * pos[:, 0] @ conv.T,
@@ -290,6 +260,7 @@ def build_bvh(seq3d: PoseSequence3D, units: str = "cm", up_axis: str = "y") -> B
         target_positions=scale * pos @ conv.T,
         units=units,
         up_axis=up_axis,
+        preset=preset.name,
     )
 
 
@@ -329,12 +300,18 @@ def bvh_text(anim: BvhAnimation) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_bvh(path: str | os.PathLike, seq3d: PoseSequence3D, units: str = "cm", up_axis: str = "y") -> BvhAnimation:
+def write_bvh(
+    path: str | os.PathLike,
+    seq3d: PoseSequence3D,
+    units: str = "cm",
+    up_axis: str = "y",
+    preset: str | BvhPreset = "h36m",
+) -> BvhAnimation:
     """Write ``seq3d`` as a BVH file (atomic) and return what was written (``target_positions`` included)."""
-    anim = build_bvh(seq3d, units, up_axis)
+    anim = build_bvh(seq3d, units, up_axis, preset)
     with atomic_write(path) as f:
         f.write(bvh_text(anim))
     return anim
 
 
-__all__ = ["BVH_JOINT_NAMES", "BvhAnimation", "EULER_ORDER", "build_bvh", "bvh_text", "write_bvh"]
+__all__ = ["BVH_JOINTS", "BVH_JOINT_NAMES", "BvhAnimation", "EULER_ORDER", "build_bvh", "bvh_text", "write_bvh"]

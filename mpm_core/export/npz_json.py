@@ -5,19 +5,23 @@ canonical 3D NPZ (``mpm_core.io.canonical.read_npz_3d`` reads it back):
     ``joints`` (T, J, 3) float32 in ``units``, NaN where missing; ``scores`` (T, J) float32; ``visible`` (T, J)
     bool; ``hidden`` (T, J) bool (all False when unknown); ``fps`` float; ``coords`` "camera" | "world";
     ``units`` "m" | "cm" | "mm"; ``layout``; ``joint_names`` (J,); ``start_frame`` int; ``frame_numbers`` (T,)
-    int; ``time_s`` (T,) float; ``format`` "mpm-studio-3d"; ``version`` 1; ``source``; ``model``.
+    int; ``time_s`` (T,) float; ``format`` "mpm-studio-3d"; ``version`` 2; ``source``; ``model``; with world
+    output also ``contacts`` (T, 2) bool ``[left, right]`` foot contacts and ``notes`` (K,) strings
+    ``"key=value"`` (how the floor was found, stature, ...; see ``csv_export``).
 
-JSON (UTF-8), schema version 1::
+JSON (UTF-8), schema version 2 (version 1 had no ``contacts`` and ``notes``)::
 
     {
-      "format": "mpm-studio-3d", "version": 1,
+      "format": "mpm-studio-3d", "version": 2,
       "fps": 30.0, "coords": "world" | "camera", "axes": "<the axes in words>", "units": "m" | "cm" | "mm",
       "layout": "h36m17", "joint_names": [J names],
       "source": "<input file>", "model": "<checkpoint>",
       "num_frames": T, "frame_numbers": [T ints], "time_s": [T floats],
       "frames": [T lists of J [x, y, z]]  (null instead of [x, y, z] for a missing joint),
       "confidence": [T lists of J floats],
-      "hidden": [T lists of J booleans] or null when unknown (true = filled in by the model, not observed)
+      "hidden": [T lists of J booleans] or null when unknown (true = filled in by the model, not observed),
+      "contacts": [T pairs [left, right] of booleans] or null (foot planted),
+      "notes": {"floor": "...", "stature_m": "...", ...}
     }
 
 Coordinates are rounded to 1e-6 of the unit (a micrometre in metres).
@@ -32,17 +36,24 @@ import numpy as np
 
 from mpm_core.atomic import atomic_write
 from mpm_core.export.csv_export import AXES_TEXT, FORMAT_NAME, FORMAT_VERSION
-from mpm_core.io.canonical import check_hidden, in_units
+from mpm_core.io.canonical import check_contacts, check_hidden, in_units
 from mpm_core.sequence import PoseSequence3D
 
 JSON_DECIMALS = 6
 
 
 def write_npz(
-    path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarray | None = None, units: str = "m", model: str = ""
+    path: str | os.PathLike,
+    seq: PoseSequence3D,
+    hidden: np.ndarray | None = None,
+    units: str = "m",
+    model: str = "",
+    contacts: np.ndarray | None = None,
+    notes: dict[str, str] | None = None,
 ) -> None:
     """NPZ export (atomic). See the module docstring."""
     hidden = check_hidden(hidden, seq)
+    contacts = check_contacts(contacts, seq)
     joints = in_units(seq, units).astype(np.float32)
     joints[~seq.visible] = np.nan
     arrays = {
@@ -63,13 +74,25 @@ def write_npz(
         "source": np.array(str(seq.source)),
         "model": np.array(str(model)),
     }
+    if contacts is not None:
+        arrays["contacts"] = contacts
+    if notes:
+        arrays["notes"] = np.array([f"{k}={v}" for k, v in notes.items()])
     with atomic_write(path, binary=True) as f:
         np.savez_compressed(f, **arrays)
 
 
-def json_document(seq: PoseSequence3D, hidden: np.ndarray | None = None, units: str = "m", model: str = "") -> dict:
+def json_document(
+    seq: PoseSequence3D,
+    hidden: np.ndarray | None = None,
+    units: str = "m",
+    model: str = "",
+    contacts: np.ndarray | None = None,
+    notes: dict[str, str] | None = None,
+) -> dict:
     """The JSON export as a Python dict. See the module docstring."""
     hidden = check_hidden(hidden, seq)
+    contacts = check_contacts(contacts, seq)
     coords = np.round(in_units(seq, units), JSON_DECIMALS)
     frames = [
         [coords[t, j].tolist() if seq.visible[t, j] else None for j in range(seq.num_joints)]
@@ -92,14 +115,22 @@ def json_document(seq: PoseSequence3D, hidden: np.ndarray | None = None, units: 
         "frames": frames,
         "confidence": np.round(seq.scores.astype(np.float64), 4).tolist(),
         "hidden": None if hidden is None else hidden.tolist(),
+        "contacts": None if contacts is None else contacts.tolist(),
+        "notes": dict(notes or {}),
     }
 
 
 def write_json(
-    path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarray | None = None, units: str = "m", model: str = ""
+    path: str | os.PathLike,
+    seq: PoseSequence3D,
+    hidden: np.ndarray | None = None,
+    units: str = "m",
+    model: str = "",
+    contacts: np.ndarray | None = None,
+    notes: dict[str, str] | None = None,
 ) -> None:
     """JSON export (atomic). See the module docstring."""
-    doc = json_document(seq, hidden, units, model)
+    doc = json_document(seq, hidden, units, model, contacts, notes)
     with atomic_write(path) as f:
         json.dump(doc, f, separators=(",", ":"), allow_nan=False)
         f.write("\n")

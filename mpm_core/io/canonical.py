@@ -19,13 +19,14 @@
     ``# units=m`` (``cm``/``mm`` are accepted and converted to metres on reading; the writers always write
     metres), ``# fps=``, ``# layout=``. Header ``frame,time_s,<joint>_x,<joint>_y,<joint>_z,...`` in layout
     order; optionally followed by ``<joint>_hidden`` columns (1 = joint filled in by the model, not observed)
-    and ``<joint>_score`` columns. ``time_s`` is seconds from the first row; it gives the fps when there is no
-    ``# fps=`` line. Empty x, y, z = missing joint.
+    and ``<joint>_score`` columns, and (version 2) ``left_contact,right_contact`` foot contacts (1 = planted).
+    ``time_s`` is seconds from the first row; it gives the fps when there is no ``# fps=`` line. Empty x, y, z =
+    missing joint. ``# version=`` 1 and 2 are read (1 has no contacts); a newer version is refused.
 
 3D NPZ
     ``joints`` (T, J, 3) float metres, NaN where missing; ``fps``; ``coords``; ``layout``; ``units`` ("m");
-    optional ``scores`` (T, J), ``visible`` (T, J) bool, ``hidden`` (T, J) bool, ``joint_names``,
-    ``start_frame``.
+    optional ``scores`` (T, J), ``visible`` (T, J) bool, ``hidden`` (T, J) bool, ``contacts`` (T, 2) bool
+    ``[left, right]``, ``joint_names``, ``start_frame``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ FIELDS_2D = ("x", "y", "score")
 FIELDS_3D = ("x", "y", "z", "hidden", "score")
 #: Significant digits written for float32 values (enough to read back the same float32).
 FLOAT_DIGITS = 9
+#: Foot-contact columns of the 3D CSV (format version 2), in the order of a ``(T, 2)`` contacts array.
+CONTACT_COLUMNS = ("left_contact", "right_contact")
+#: 3D CSV format versions this reader understands.
+CSV_3D_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -70,6 +75,7 @@ class Canonical3D:
     sequence: PoseSequence3D
     hidden: np.ndarray | None
     fps_in_file: bool = True
+    contacts: np.ndarray | None = None
 
 
 # -- CSV reading ------------------------------------------------------------------------------------------------------
@@ -287,19 +293,35 @@ def read_csv_3d(path: str | os.PathLike, layout: str | None = None) -> Canonical
     cols = table.columns
     if not cols or cols[0] != "frame":
         raise PoseDataError(f"first column must be 'frame', got {cols[0]!r}", path, f"line {table.header_line}")
+    version = _meta_number(table.meta, "version", path, int)
+    if version is not None and version not in CSV_3D_VERSIONS:
+        raise PoseDataError(
+            f"3D CSV version {version} is newer than this reader ({', '.join(map(str, CSV_3D_VERSIONS))})",
+            path,
+            "'# version=' line",
+        )
     key_columns = 2 if len(cols) > 1 and cols[1] == "time_s" else 1
-    joints, index = _joint_columns(cols[key_columns:], FIELDS_3D, path, table.header_line)
+    contact_at = [i for i, c in enumerate(cols) if c in CONTACT_COLUMNS]
+    if contact_at and [cols[i] for i in contact_at] != list(CONTACT_COLUMNS):
+        raise PoseDataError("contact columns must be left_contact,right_contact together", path, "header")
+    joint_cols = [c for c in cols[key_columns:] if c not in CONTACT_COLUMNS]
+    joints, index = _joint_columns(joint_cols, FIELDS_3D, path, table.header_line)
     lay = _layout_for_joints(joints, layout or table.meta.get("layout"), path)
     for joint in joints:
         for fld in ("x", "y", "z"):
             if (joint, fld) not in index:
                 raise PoseDataError(f"column {joint}_{fld} is missing", path, f"line {table.header_line}")
     frames, values = _parse_rows(table, path, 1, cols[1:])
+    contact_values = values[:, [i - 1 for i in contact_at]] if contact_at else None
+    values = values[:, [i - 1 for i in range(1, len(cols)) if i not in contact_at]]
     if key_columns == 2:
         times, values = values[:, 0], values[:, 1:]
     else:
         times = None
     start, filled = _fill_gaps(frames, values)
+    contacts = None
+    if contact_values is not None:
+        contacts = np.nan_to_num(_fill_gaps(frames, contact_values)[1], nan=0.0) != 0
     xyz = np.stack([filled[:, [index[(n, f)] for n in joints]] for f in ("x", "y", "z")], -1)
     visible = np.isfinite(xyz).all(axis=2)
     scores = None
@@ -329,7 +351,7 @@ def read_csv_3d(path: str | os.PathLike, layout: str | None = None) -> Canonical
         units="m",
         coords=coords,
     )
-    return Canonical3D(seq, hidden, fps_in_file)
+    return Canonical3D(seq, hidden, fps_in_file, contacts)
 
 
 def _check_units_coords(units: str, coords: str, path: Path, where: str) -> None:
@@ -381,21 +403,26 @@ def write_csv_3d(
     hidden: np.ndarray | None = None,
     units: str = "m",
     comments: list[str] | None = None,
+    contacts: np.ndarray | None = None,
 ) -> None:
     """Write ``seq`` as a canonical 3D CSV (atomic), coordinates in ``units`` (metres by default).
 
     ``hidden``: optional ``(T, J)`` bool, joints the model filled in; written as ``<joint>_hidden`` columns.
     ``comments``: the ``#`` lines before the header (default: layout, coords, units, fps); the exporters pass
-    a longer set (``mpm_core.export.csv_export.header_lines``).
+    a longer set (``mpm_core.export.csv_export.header_lines``). ``contacts``: optional ``(T, 2)`` bool foot
+    contacts ``[left, right]``, written as ``left_contact,right_contact`` columns.
     """
     coords = in_units(seq, units)
     lay = seq.layout_info
     hidden = check_hidden(hidden, seq)
+    contacts = check_contacts(contacts, seq)
     if comments is None:
         comments = [f"# layout={lay.name}", f"# coords={seq.coords}", f"# units={units}", f"# fps={float(seq.fps)!r}"]
     header = ["frame", "time_s"] + [f"{n}_{f}" for n in lay.joint_names for f in ("x", "y", "z")]
     if hidden is not None:
         header += [f"{n}_hidden" for n in lay.joint_names]
+    if contacts is not None:
+        header += list(CONTACT_COLUMNS)
     times = seq.times
     with atomic_write(path) as f:
         f.write("\n".join(comments) + "\n")
@@ -407,6 +434,8 @@ def write_csv_3d(
                 row += [format_float(v) for v in coords[t, j]] if seq.visible[t, j] else ["", "", ""]
             if hidden is not None:
                 row += ["1" if h else "0" for h in hidden[t]]
+            if contacts is not None:
+                row += ["1" if c else "0" for c in contacts[t]]
             writer.writerow(row)
 
 
@@ -418,6 +447,16 @@ def check_hidden(hidden: np.ndarray | None, seq: PoseSequence3D) -> np.ndarray |
     if hidden.shape != seq.visible.shape:
         raise PoseDataError(f"hidden flags {hidden.shape} do not match joints {seq.visible.shape}", seq.source or None)
     return hidden
+
+
+def check_contacts(contacts: np.ndarray | None, seq: PoseSequence3D) -> np.ndarray | None:
+    """``contacts`` as a ``(T, 2)`` bool array matching ``seq`` (or None); a shape mismatch is a ``PoseDataError``."""
+    if contacts is None:
+        return None
+    contacts = np.asarray(contacts, bool)
+    if contacts.shape != (seq.num_frames, len(CONTACT_COLUMNS)):
+        raise PoseDataError(f"foot contacts {contacts.shape} do not match ({seq.num_frames}, 2)", seq.source or None)
+    return contacts
 
 
 # -- NPZ ---------------------------------------------------------------------------------------------------------------
@@ -570,7 +609,15 @@ def read_npz_3d(path: str | os.PathLike, layout: str | None = None) -> Canonical
         units="m",
         coords=coords,
     )
-    return Canonical3D(seq, _optional_tj(data, "hidden", shape, path, bool), "fps" in data)
+    contacts = None
+    if "contacts" in data:
+        contacts = np.asarray(data["contacts"])
+        if contacts.shape != (shape[0], len(CONTACT_COLUMNS)):
+            raise PoseDataError(
+                f"'contacts' has shape {contacts.shape}, expected ({shape[0]}, 2)", path, "key 'contacts'"
+            )
+        contacts = contacts.astype(bool)
+    return Canonical3D(seq, _optional_tj(data, "hidden", shape, path, bool), "fps" in data, contacts)
 
 
 def write_npz_3d(path: str | os.PathLike, seq: PoseSequence3D, hidden: np.ndarray | None = None) -> None:

@@ -12,6 +12,11 @@ Conditions (all errors root-relative, camera frame, mm, over the validation fram
 - ``complete3d``: masked 3D modelling: ground-truth 3D with 30% of joints hidden, completed by the network; errors
   on the hidden joints only (``complete3d_hidden``) and on all joints (``complete3d_all``).
 
+World-frame figures (``evaluate_world``, a separate report so the stored lifting evaluation stays as it was):
+each whole validation clip, resampled to one of ``data.val_fps``, is seen by one seeded random camera with
+detector-like 2D noise and goes through the lifting engine and the export pipeline as a user's file would
+(``engine.placement.place_in_world``); see ``evaluate_world``.
+
 Masks come from a generator seeded by ``config.evaluate.seed``: the same checkpoint and config give the same
 numbers. Without a config, the one stored in the checkpoint's sidecar (its training recipe) is used, so the
 validation split is the one the model was validated on during training.
@@ -220,6 +225,226 @@ def evaluate_model(
     }
 
 
+#: Validation performers are told apart by set and stature, to this step (metres).
+PERFORMER_STATURE_STEP_M = 0.05
+#: World evaluation: option sets compared (name -> ExportOptions keywords besides the camera).
+WORLD_VARIANTS = {"no_locking": {"foot_locking": False}, "locking": {"foot_locking": True}}
+
+
+def _world_clip_inputs(clip, config: TrainConfig, seed: int):
+    """``(truth world (T, 17, 3) floor at the soles, camera, 2D sequence, fps, truth stature)`` of one clip."""
+    import zlib
+    from dataclasses import replace
+
+    from mpm_core.engine.stature import ANKLE_HEIGHT_RATIO, stature
+    from mpm_core.engine.world import floor_height
+    from mpm_core.model.augment import detector_noise
+    from mpm_core.model.cameras import random_camera
+    from mpm_core.model.data import resample
+    from mpm_core.sequence import PoseSequence2D
+
+    rng = np.random.default_rng([seed, zlib.crc32(clip.info.key.encode())])
+    fps = float(config.data.val_fps[int(rng.integers(len(config.data.val_fps)))])
+    n = int(np.floor(clip.duration_s * fps + 1e-9)) + 1
+    truth = resample(clip.joints, clip.fps, np.arange(n) / fps).astype(np.float64)
+    true_stature = stature(truth)
+    floor, _ = floor_height(truth, np.array([0.0, 1.0, 0.0]), fps, ANKLE_HEIGHT_RATIO * true_stature, False)
+    truth[..., 1] -= floor
+    camera = random_camera(rng, truth, config.cameras)
+    clean = camera.project(camera.world_to_camera(truth))
+    noisy = detector_noise(rng, clean, replace(config.augment, noise_prob=1.0))
+    seq = PoseSequence2D(
+        keypoints=noisy.keypoints,
+        scores=noisy.scores,
+        visible=~noisy.hidden,
+        fps=fps,
+        layout="h36m17",
+        source=clip.info.key,
+        image_size=camera.image_size,
+    )
+    return truth, camera, seq, fps, true_stature
+
+
+def evaluate_world(
+    model_path: str | os.PathLike | None,
+    config: TrainConfig | None = None,
+    data_root: str | os.PathLike | None = None,
+    progress: bool = True,
+    max_clips: int | None = None,
+) -> dict:
+    """World-frame figures of whole validation clips through the engine and the export pipeline.
+
+    Per clip (one seeded camera, detector-like 2D noise; the camera's field of view known, as a user who gives
+    it): root trajectory error and world MPJPE (mm, after a turn about up and a shift on the floor), up error
+    (degrees), foot skate (horizontal ankle speed in the truth's contact frames, mm/s; contacts by the same
+    detector on the truth) and ground penetration, with and without foot locking and for the truth itself;
+    root-relative MPJPE (camera frame, mm) without and with ``height_m`` set to the clip's true stature
+    (``engine.stature``); the root trajectory error with the default field of view too (camera unknown).
+    Frame-weighted means over clips in ``summary``; ``per_performer`` groups clips by set and true stature.
+    """
+    from mpm_core.engine.contacts import detect_contacts
+    from mpm_core.engine.lifter import LiftingEngine
+    from mpm_core.engine.placement import place_in_world
+    from mpm_core.engine.stature import ANKLE_HEIGHT_RATIO
+    from mpm_core.engine.trajectory import CameraIntrinsics
+    from mpm_core.engine.world_metrics import align_on_floor, foot_skate, penetration, up_error_deg
+    from mpm_core.export.options import ExportOptions
+
+    path = model_path or default_model_path()
+    engine = LiftingEngine(path, device="cpu")
+    if config is None:
+        config = config_for_model(engine.model)
+    clips = prepare_clips(config.data, progress=progress, root=data_root)
+    _, val_clips = split_clips(clips, config.data.val_fraction, config.data.split_salt)
+    val_clips = [c for c in val_clips if c.duration_s * min(config.data.val_fps) >= config.data.min_frames]
+    if max_clips is not None:
+        val_clips = val_clips[:max_clips]
+    if not val_clips:
+        raise PoseDataError("the validation split is empty (data.val_fraction is 0 or too few clips)")
+    seed = config.evaluate.seed
+    rows = []
+    iterator = val_clips
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(val_clips, desc="evaluate world", unit="clip", leave=False)
+    for clip in iterator:
+        truth, camera, seq, fps, true_stature = _world_clip_inputs(clip, config, seed)
+        recon = engine.lift(seq)
+        k = CameraIntrinsics(camera.focal, camera.focal, *camera.center)
+        gt_cam = camera.world_to_camera(truth).astype(np.float64)
+        gt_rel = gt_cam - gt_cam[:, :1]
+        true_up = camera.rotation @ np.array([0.0, 1.0, 0.0])
+        gt_ankle_h = ANKLE_HEIGHT_RATIO * true_stature
+        gt_contacts = detect_contacts(truth, fps, gt_ankle_h)
+        row = {
+            "clip": clip.info.key,
+            "set": clip.info.set_name,
+            "category": clip.info.category,
+            "frames": int(len(truth)),
+            "fps": fps,
+            "stature_m": true_stature,
+            "contact_frames": int(gt_contacts.any(axis=1).sum()),
+            "truth": {
+                "skate_mm_s": foot_skate(truth, gt_contacts, fps),
+                "penetration_mm": penetration(truth, gt_ankle_h)[0],
+            },
+        }
+        for name, extra in WORLD_VARIANTS.items():
+            placement = place_in_world(recon, ExportOptions(coords="world", intrinsics=k, **extra))
+            aligned = align_on_floor(placement.poses, truth)
+            depth, share = penetration(placement.poses, placement.ankle_height)
+            row[name] = {
+                "root_mm": float(np.linalg.norm(aligned[:, 0] - truth[:, 0], axis=-1).mean() * 1000),
+                "mpjpe_world_mm": float(np.linalg.norm(aligned - truth, axis=-1).mean() * 1000),
+                "up_error_deg": up_error_deg(placement.transform.up_camera, true_up),
+                "skate_mm_s": foot_skate(placement.poses, gt_contacts, fps),
+                "penetration_mm": depth,
+                "penetration_share": share,
+                "stature_m": placement.stature_m,
+            }
+            if name == "no_locking":
+                row["mpjpe_rel_mm"] = float(np.linalg.norm(placement.relative - gt_rel, axis=-1).mean() * 1000)
+        tall = place_in_world(recon, ExportOptions(coords="world", intrinsics=k, height_m=true_stature))
+        row["mpjpe_rel_height_mm"] = float(np.linalg.norm(tall.relative - gt_rel, axis=-1).mean() * 1000)
+        unknown = place_in_world(recon, ExportOptions(coords="world"))
+        row["root_default_fov_mm"] = float(
+            np.linalg.norm(align_on_floor(unknown.poses, truth)[:, 0] - truth[:, 0], axis=-1).mean() * 1000
+        )
+        rows.append(row)
+    return {
+        "model": portable_path(engine.model.path),
+        "clips": len(rows),
+        "frames": int(sum(r["frames"] for r in rows)),
+        "seed": seed,
+        "summary": _world_summary(rows),
+        "per_performer": _per_performer(rows),
+        "per_clip": rows,
+    }
+
+
+def _weighted(rows: list[dict], get, weight: str = "frames") -> float:
+    pairs = [(get(r), r[weight]) for r in rows if r[weight] > 0 and np.isfinite(get(r))]
+    total = sum(w for _, w in pairs)
+    return float(sum(v * w for v, w in pairs) / total) if total else float("nan")
+
+
+def _world_summary(rows: list[dict]) -> dict:
+    """Frame-weighted means (skate: weighted by contact frames)."""
+    out = {
+        "truth": {
+            "skate_mm_s": _weighted(rows, lambda r: r["truth"]["skate_mm_s"], "contact_frames"),
+            "penetration_mm": _weighted(rows, lambda r: r["truth"]["penetration_mm"]),
+        },
+        "mpjpe_rel_mm": _weighted(rows, lambda r: r["mpjpe_rel_mm"]),
+        "mpjpe_rel_height_mm": _weighted(rows, lambda r: r["mpjpe_rel_height_mm"]),
+        "root_default_fov_mm": _weighted(rows, lambda r: r["root_default_fov_mm"]),
+    }
+    for name in WORLD_VARIANTS:
+        block = {}
+        for key in ("root_mm", "mpjpe_world_mm", "up_error_deg", "penetration_mm", "penetration_share"):
+            block[key] = _weighted(rows, lambda r, k=key, n=name: r[n][k])
+        block["skate_mm_s"] = _weighted(rows, lambda r, n=name: r[n]["skate_mm_s"], "contact_frames")
+        out[name] = block
+    return out
+
+
+def _per_performer(rows: list[dict]) -> list[dict]:
+    """Clips grouped by set and true stature (to ``PERFORMER_STATURE_STEP_M``; the sets do not name their
+    performers): root-relative MPJPE without and with the height given."""
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["set"], int(round(r["stature_m"] / PERFORMER_STATURE_STEP_M))), []).append(r)
+    return [
+        {
+            "set": key[0],
+            "stature_m": _weighted(group, lambda r: r["stature_m"]),
+            "clips": len(group),
+            "frames": int(sum(r["frames"] for r in group)),
+            "estimated_stature_m": _weighted(group, lambda r: r["no_locking"]["stature_m"]),
+            "mpjpe_rel_mm": _weighted(group, lambda r: r["mpjpe_rel_mm"]),
+            "mpjpe_rel_height_mm": _weighted(group, lambda r: r["mpjpe_rel_height_mm"]),
+        }
+        for key, group in sorted(groups.items())
+    ]
+
+
+def format_world_report(report: dict) -> str:
+    """The world report as plain-text tables (``mpm-studio-cli evaluate --world``)."""
+    s = report["summary"]
+    lines = [
+        f"model: {report['model']}",
+        f"world evaluation: {report['clips']} whole validation clips, {report['frames']} frames, one seeded camera "
+        "each, detector-like 2D noise, camera field of view known",
+        "",
+        f"{'':<22}{'root mm':>9}{'MPJPE mm':>10}{'up deg':>8}{'skate mm/s':>12}{'penetr. mm':>12}",
+        f"{'ground truth':<22}{'':>9}{'':>10}{'':>8}{s['truth']['skate_mm_s']:>12.1f}"
+        f"{s['truth']['penetration_mm']:>12.1f}",
+    ]
+    for name in WORLD_VARIANTS:
+        b = s[name]
+        lines.append(
+            f"{name.replace('_', ' '):<22}{b['root_mm']:>9.0f}{b['mpjpe_world_mm']:>10.0f}{b['up_error_deg']:>8.1f}"
+            f"{b['skate_mm_s']:>12.1f}{b['penetration_mm']:>12.1f}"
+        )
+    lines += [
+        f"root trajectory error with the default field of view (camera unknown): {s['root_default_fov_mm']:.0f} mm",
+        "",
+        "root-relative MPJPE (camera frame, mm) without and with --height set to the true stature:",
+        f"{'set':<18}{'stature':>8}{'estimated':>10}{'clips':>6}{'frames':>8}{'without':>9}{'with':>7}",
+    ]
+    for p in report["per_performer"]:
+        lines.append(
+            f"{p['set']:<18}{p['stature_m']:>8.2f}{p['estimated_stature_m']:>10.2f}{p['clips']:>6}{p['frames']:>8}"
+            f"{p['mpjpe_rel_mm']:>9.1f}{p['mpjpe_rel_height_mm']:>7.1f}"
+        )
+    lines.append(
+        f"{'all':<18}{'':>8}{'':>10}{report['clips']:>6}{report['frames']:>8}{s['mpjpe_rel_mm']:>9.1f}"
+        f"{s['mpjpe_rel_height_mm']:>7.1f}"
+    )
+    return "\n".join(lines)
+
+
 def format_report(report: dict) -> str:
     """The report as plain-text tables (what ``mpm-studio-cli evaluate`` prints)."""
     lines = [
@@ -254,6 +479,9 @@ def format_report(report: dict) -> str:
 
 __all__ = [
     "CONDITIONS",
+    "WORLD_VARIANTS",
+    "evaluate_world",
+    "format_world_report",
     "DIRECT_CONDITIONS",
     "LIFT_CONDITIONS",
     "config_for_model",
