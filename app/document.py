@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 #: Cap on the memory the undo stack's stored rows may take; past it the oldest commands re-lift on undo.
 DEFAULT_UNDO_MEMORY_BYTES = 256 * 1024 * 1024
 #: Settings whose change is an undoable display edit (the others are preferences).
-DISPLAY_SETTINGS = ("smoothing", "bone_normalize", "coords", "fov_deg")
+DISPLAY_SETTINGS = ("smoothing", "bone_normalize", "foot_locking", "height_m", "coords", "fov_deg")
 
 
 def content_hash(path: Path) -> str:
@@ -576,7 +576,14 @@ class Document(QObject):
         from mpm_core.export.options import ExportOptions
 
         s = self.settings
-        return ExportOptions(coords=s.coords, bone_normalize=s.bone_normalize, smooth=s.smoothing, fov_deg=s.fov_deg)
+        return ExportOptions(
+            coords=s.coords,
+            bone_normalize=s.bone_normalize,
+            foot_locking=s.foot_locking,
+            height_m=s.height_m,
+            smooth=s.smoothing,
+            fov_deg=s.fov_deg,
+        )
 
     def _job(self, kind: str, **kw):
         from app.services.lifting import Job
@@ -644,7 +651,9 @@ class Document(QObject):
             and hasattr(self.result, "poses_3d")
             and scene.coords == self.settings.coords
         ):
-            self.scene = scene.with_rows(lo, self.result.poses_3d[lo:hi])
+            from mpm_core.engine.scene import preview_scene
+
+            self.scene = preview_scene(scene, self.result, lo, hi, self._options())
             self.sceneChanged.emit()
         self._request_scene()
 

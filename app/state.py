@@ -38,7 +38,9 @@ class Settings:
     Fields:
         threshold: confidence below which a joint is hidden from the model (0-1).
         smoothing: None, "one_euro" or "lowpass" (drawn and exported alike).
-        bone_normalize: constant bone lengths.
+        bone_normalize: constant bone lengths (None: the library's default, on for world coordinates).
+        foot_locking: planted feet held still (None: the library's default, on for world coordinates).
+        height_m: the performer's height in metres (None: as lifted).
         coords: "world" (y up, floor, trajectory) or "camera" (root-relative) for the 3D view.
         device: "auto", "cpu", "cuda" or "mps".
         model: "" for the shipped model, else a checkpoint path or a registered model name.
@@ -47,7 +49,9 @@ class Settings:
 
     threshold: float = DEFAULT_CONFIDENCE_THRESHOLD
     smoothing: str | None = None
-    bone_normalize: bool = False
+    bone_normalize: bool | None = None
+    foot_locking: bool | None = None
+    height_m: float | None = None
     coords: str = "world"
     device: str = "auto"
     model: str = ""

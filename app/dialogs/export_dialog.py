@@ -33,6 +33,11 @@ from mpm_core.errors import PoseDataError
 
 FORMATS = (("BVH (animation)", ".bvh"), ("CSV (joints per frame)", ".csv"), ("NPZ (numpy)", ".npz"), ("JSON", ".json"))
 SMOOTHING = (("None", None), ("One-euro (adaptive)", "one_euro"), ("Low-pass (zero phase)", "lowpass"))
+BVH_PRESET_LABELS = (
+    ("H36M names", "h36m"),
+    ("Mixamo (mixamorig:, T-pose, cm)", "mixamo"),
+    ("Blender metarig names", "metarig"),
+)
 UNITS = (("Default (BVH cm, others m)", None), ("metres", "m"), ("centimetres", "cm"), ("millimetres", "mm"))
 
 
@@ -71,7 +76,27 @@ class ExportDialog(QDialog):
         self.up_axis.addItem("Y up", "y")
         self.up_axis.addItem("Z up", "z")
         self.bone_normalize = QCheckBox("Constant bone lengths (always on for BVH)")
-        self.bone_normalize.setChecked(settings.bone_normalize)
+        self.bone_normalize.setChecked(settings.bone_normalize is not False)
+        self.foot_locking = QCheckBox("Lock planted feet (world)")
+        self.foot_locking.setChecked(settings.foot_locking is not False)
+        self.height = QDoubleSpinBox()
+        self.height.setRange(0.0, 2.5)
+        self.height.setDecimals(2)
+        self.height.setSingleStep(0.01)
+        self.height.setSpecialValueText("as lifted")
+        self.height.setSuffix(" m")
+        self.height.setValue(settings.height_m or 0.0)
+        self.root_motion = QComboBox()
+        self.root_motion.addItem("Travel through the world", "travel")
+        self.root_motion.addItem("In place", "in_place")
+        self.face_z = QCheckBox("Start facing +Z")
+        self.preset = QComboBox()
+        for text, value in BVH_PRESET_LABELS:
+            self.preset.addItem(text, value)
+        self.output_fps = QDoubleSpinBox()
+        self.output_fps.setRange(0.0, 240.0)
+        self.output_fps.setSpecialValueText("the input's")
+        self.output_fps.setSuffix(" fps")
         self.smoothing = QComboBox()
         for text, value in SMOOTHING:
             self.smoothing.addItem(text, value)
@@ -106,7 +131,13 @@ class ExportDialog(QDialog):
         form.addRow("Coordinates", self.coords)
         form.addRow("Units", self.units)
         form.addRow("BVH up axis", self.up_axis)
+        form.addRow("BVH skeleton", self.preset)
         form.addRow("", self.bone_normalize)
+        form.addRow("", self.foot_locking)
+        form.addRow("Performer's height", self.height)
+        form.addRow("Root motion", self.root_motion)
+        form.addRow("", self.face_z)
+        form.addRow("Frame rate", self.output_fps)
         form.addRow("Smoothing", self.smoothing)
         form.addRow("Low-pass cut-off", self.cutoff)
         form.addRow("Camera field of view", self.fov)
@@ -140,6 +171,7 @@ class ExportDialog(QDialog):
         name = path.name[: -len(".bvh.gz")] if path.name.endswith(".bvh.gz") else path.stem
         self.path_edit.setText(str(path.with_name(name + ext)))
         self.up_axis.setEnabled(ext == ".bvh")
+        self.preset.setEnabled(ext == ".bvh")
 
     def _browse(self) -> None:
         ext = self.format.currentData()
@@ -157,6 +189,12 @@ class ExportDialog(QDialog):
         options = ExportOptions(
             coords=self.coords.currentData(),
             bone_normalize=self.bone_normalize.isChecked(),
+            foot_locking=self.foot_locking.isChecked(),
+            height_m=float(self.height.value()) or None,
+            root_motion=self.root_motion.currentData(),
+            face_z=self.face_z.isChecked(),
+            output_fps=float(self.output_fps.value()) or None,
+            bvh_preset=self.preset.currentData(),
             smooth=self.smoothing.currentData(),
             smooth_cutoff_hz=float(self.cutoff.value()),
             units=self.units.currentData(),

@@ -1,6 +1,6 @@
 """Exports on a worker thread: a result through the library's pipeline and writers, with progress and errors.
 
-A 2D lift goes through ``build_output_sequence`` (smoothing, bone lengths, trajectory, world frame) and
+A 2D lift goes through ``build_output`` (clean-up, height, trajectory, world frame, foot locking, contacts) and
 ``write_output``; a 3D completion is written as it is (its frames are already in the input's frame). The file is
 written atomically by the writers: a failed export leaves nothing behind.
 """
@@ -34,7 +34,7 @@ class ExportRequest:
 
 def run_export(request: ExportRequest, progress=None) -> Path:
     """Build and write the file; returns its path. Raises ``PoseDataError`` for bad options or a failed write."""
-    from mpm_core.export.pipeline import build_output_sequence, write_output
+    from mpm_core.export.pipeline import build_output, write_output
 
     def step(done: int, total: int) -> None:
         if progress is not None:
@@ -42,20 +42,25 @@ def run_export(request: ExportRequest, progress=None) -> Path:
 
     result, options = request.result, request.options
     step(0, 3)
+    contacts, notes = None, {}
+    frames_in = result.num_frames
     if isinstance(result, CompletionResult):
-        seq, hidden = result.sequence, np.asarray(result.filled, bool)
-        if options.units is not None or seq.units != "m":
-            seq = seq.in_metres()
+        seq, hidden = result.sequence.in_metres(), np.asarray(result.filled, bool)
     else:
-        seq, hidden = build_output_sequence(result, options)
+        out = build_output(result, options)
+        seq, hidden, contacts, notes = out.sequence, out.hidden, out.contacts, out.notes
     step(1, 3)
     lo, hi = int(request.lo), int(request.hi)
-    if not 0 <= lo < hi <= seq.num_frames:
-        raise PoseDataError(f"frame range {lo}-{hi - 1} is outside 0-{seq.num_frames - 1}", request.path, "range")
+    if not 0 <= lo < hi <= frames_in:
+        raise PoseDataError(f"frame range {lo}-{hi - 1} is outside 0-{frames_in - 1}", request.path, "range")
+    if seq.num_frames != frames_in:  # resampled to another frame rate: the same times
+        ratio = seq.num_frames / frames_in
+        lo, hi = round(lo * ratio), max(round(lo * ratio) + 1, min(seq.num_frames, round(hi * ratio)))
     if (lo, hi) != (0, seq.num_frames):
         seq, hidden = seq.slice(lo, hi), hidden[lo:hi]
+        contacts = None if contacts is None else contacts[lo:hi]
     step(2, 3)
-    path = write_output(request.path, seq, hidden, options)
+    path = write_output(request.path, seq, hidden, options, contacts=contacts, notes=notes)
     step(3, 3)
     return path
 

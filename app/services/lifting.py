@@ -355,9 +355,7 @@ class LiftingService(QObject):
                                True, rows)  # fmt: skip
             scene = job.scene
             if scene is not None and scene.root_camera is not None and scene.num_frames == recon.num_frames:
-                lo, hi = rows
-                if hi > lo:
-                    scene = scene.with_rows(lo, recon.poses_3d[lo:hi])
+                scene = scenes.preview_scene(scene, recon, rows[0], rows[1], job.options)
                 return Outcome(job, recon, not job.preview, scene, False, rows)
             scene = scenes.scene_for_reconstruction(recon, job.options, job.reference, job.coords)
             return Outcome(job, recon, not job.preview, scene, True, rows)

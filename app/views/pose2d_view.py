@@ -198,8 +198,11 @@ class Pose2DView(QWidget):
             pts = seq.keypoints[seq.visible]
             self.frame_rect.setData([], [])
             if len(pts):
-                lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
-                self.plot.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0.1)
+                # Python floats: pyqtgraph's range checks overflow on float32 scalars.
+                lo, hi = pts[:, :2].min(axis=0).tolist(), pts[:, :2].max(axis=0).tolist()
+                flip = 1.0 if seq.coords == "world" else -1.0
+                ys = sorted((lo[1] * flip, hi[1] * flip))
+                self.plot.setRange(xRange=(lo[0], hi[0]), yRange=tuple(ys), padding=0.1)
         self._redraw()
 
     def _on_rows_changed(self, lo: int, hi: int) -> None:

@@ -2,15 +2,15 @@
 
 The display frame is always y up, metres, so the viewport needs no knowledge of coordinate conventions:
 
-* ``world``: the export pipeline's world frame (floor at y = 0, global trajectory), exactly what a world-frame
-  export writes with the same options;
+* ``world``: the export's world frame (``engine.placement``: floor at y = 0 under the soles, global trajectory,
+  foot locking), exactly what a world-frame export writes with the same options;
 * ``camera``: the root-relative camera frame turned half a turn about x, ``(x, y, z) -> (x, -y, -z)`` (y up,
   the camera looking along -z, as in OpenGL); the floor is drawn under the lowest joint of the sequence.
 
 A reference ("ghost") is drawn in the same frame: the truth of the bundled sample, the input of a 3D completion,
 or the motion a virtual camera looked at. The app's preview while a mask is dragged keeps the last full scene's
-world placement and replaces only the rows the re-lift touched (``Scene.with_rows``): the full refit (trajectory
-and floor over the whole sequence) runs after the drag.
+world placement and re-places only the rows the re-lift touched (``preview_scene``: the placement's
+``update_rows``); the full refit (trajectory and floor over the whole sequence) runs after the drag.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mpm_core.engine.placement import WorldPlacement, place_in_world, relative_pose
 from mpm_core.engine.probe import ProbeErrors, ProjectedMotion, probe_errors
-from mpm_core.engine.trajectory import estimate_root_translation
-from mpm_core.engine.world import WorldTransform, camera_to_world
 from mpm_core.errors import PoseDataError
 from mpm_core.export.options import ExportOptions
-from mpm_core.export.pipeline import COMPLETED_2D_WEIGHT, build_output_sequence, camera_for
 from mpm_core.skeleton import H36M_JOINTS
 
 PELVIS = H36M_JOINTS.index("pelvis")
@@ -61,6 +59,7 @@ class Scene:
     rotation: np.ndarray | None = None
     offset: np.ndarray | None = None
     root_camera: np.ndarray | None = None
+    placement: WorldPlacement | None = None
 
     @property
     def num_frames(self) -> int:
@@ -95,55 +94,36 @@ def _lowest(poses: np.ndarray) -> float:
     return float(finite.min()) if finite.size else 0.0
 
 
-def _world_placement(recon, options: ExportOptions, poses_rel: np.ndarray) -> tuple[np.ndarray, WorldTransform]:
-    """Root path ``(T, 3)`` in the camera frame and the camera-to-world transform, as the export pipeline fits them
-    (the same weights and camera), for placing a ghost and for previews."""
-    hidden = np.asarray(recon.hidden, bool)
-    weights = np.where(hidden, COMPLETED_2D_WEIGHT, recon.input.scores).astype(np.float32)
-    root = estimate_root_translation(
-        poses_rel,
-        np.asarray(recon.completed_2d, np.float32),
-        np.ones(hidden.shape, bool),
-        camera_for(recon, options),
-        fps=float(recon.fps),
-        scores=weights,
-    )
-    _, transform = camera_to_world(poses_rel + root[:, None, :])
-    return root, transform
-
-
 def scene_for_reconstruction(
     recon, options: ExportOptions, reference_camera: np.ndarray | None = None, coords: str | None = None
 ) -> Scene:
-    """The scene of a 2D lift, drawn as ``build_output_sequence`` exports it with ``options`` (smoothing, bone
-    lengths) in ``coords`` (default ``options.coords``).
+    """The scene of a 2D lift, drawn as the export writes it with ``options`` (clean-up, height, trajectory,
+    floor, foot locking: ``engine.placement``) in ``coords`` (default ``options.coords``).
 
     ``reference_camera``: optional ``(T, 17, 3)`` metres truth in the input camera's frame (absolute or
     root-relative: it is root-aligned to the estimate), drawn as the ghost.
     """
     coords = options.coords if coords is None else coords
     _check_coords(coords)
-    camera_opts = dataclasses.replace(options, coords="camera")
-    seq, _ = build_output_sequence(recon, camera_opts)
-    rel = seq.keypoints.astype(np.float64)
+    options = dataclasses.replace(options, coords=coords)
     ghost_rel = None
     if reference_camera is not None:
         ref = np.asarray(reference_camera, np.float64)
-        if ref.shape != rel.shape:
-            raise PoseDataError(f"reference has shape {ref.shape}, the result {rel.shape}")
+        if ref.shape != np.shape(recon.poses_3d):
+            raise PoseDataError(f"reference has shape {ref.shape}, the result {np.shape(recon.poses_3d)}")
         ghost_rel = ref - ref[:, PELVIS : PELVIS + 1]
     if coords == "camera":
+        rel = relative_pose(recon, options)
         rotation = np.diag(CAMERA_TO_DISPLAY).astype(np.float64)
-        root = np.zeros((len(rel), 3))
+        root, offset = np.zeros((len(rel), 3)), np.zeros(3)
         poses = (rel * CAMERA_TO_DISPLAY).astype(np.float32)
-        floor, method = _lowest(poses), "lowest joint (camera frame)"
-        offset = np.zeros(3)
+        floor, method, placement = _lowest(poses), "lowest joint (camera frame)", None
     else:
-        root, transform = _world_placement(recon, options, rel)
-        rotation, offset = transform.rotation, transform.translation
-        poses = ((rel + root[:, None, :]) @ rotation.T + offset).astype(np.float32)
-        floor = 0.0
-        method = transform.method + (f" ({transform.reason})" if transform.reason else "")
+        placement = place_in_world(recon, options)
+        rotation, offset = placement.transform.rotation, placement.transform.translation
+        root = placement.root_camera
+        poses = placement.poses.astype(np.float32)
+        floor, method = 0.0, placement.floor_method
     reference = None
     if ghost_rel is not None:
         reference = ((ghost_rel + root[:, None, :]) @ rotation.T + offset).astype(np.float32)
@@ -157,7 +137,22 @@ def scene_for_reconstruction(
         rotation=np.asarray(rotation, np.float64),
         offset=np.asarray(offset, np.float64),
         root_camera=np.asarray(root, np.float64),
+        placement=placement,
     )
+
+
+def preview_scene(scene: Scene, recon, lo: int, hi: int, options: ExportOptions) -> Scene:
+    """A live preview of re-lifted rows ``lo:hi``: the world placement's cheap ``update_rows`` (up, floor, bone
+    lengths and height kept; the root re-solved on those rows), or the camera-frame rows placed as they are."""
+    if hi <= lo:
+        return scene
+    if scene.placement is not None:
+        placement = scene.placement.update_rows(recon, lo, hi, dataclasses.replace(options, coords="world"))
+        poses = placement.poses.astype(np.float32)
+        return dataclasses.replace(
+            scene, poses=poses, trail=poses[:, PELVIS].copy(), placement=placement, root_camera=placement.root_camera
+        )
+    return scene.with_rows(lo, np.asarray(recon.poses_3d[lo:hi], np.float64))
 
 
 def scene_for_probe(recon, projected: ProjectedMotion, coords: str) -> Scene:
