@@ -192,7 +192,17 @@ class Pose2DView(QWidget):
             seq = seq2d if seq2d is not None else doc.input.h36m
             w, h = seq.guess_image_size() if isinstance(seq, PoseSequence2D) else (1920, 1080)
             self.frame_rect.setData([0, w, w, 0, 0], [0, 0, h, h, 0])
-            self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+            # Frame the person (every frame's visible joints) rather than the whole image: a small figure in a
+            # wide shot stays readable; the image's outline shows where the frame is.
+            pts = seq.keypoints[seq.visible]
+            if len(pts):
+                lo, hi = np.percentile(pts, 1, axis=0), np.percentile(pts, 99, axis=0)
+                margin = 0.15 * float(max(hi - lo)) + 20.0
+                x0, y0 = max(0.0, float(lo[0]) - margin), max(0.0, float(lo[1]) - margin)
+                x1, y1 = min(float(w), float(hi[0]) + margin), min(float(h), float(hi[1]) + margin)
+                self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+            else:
+                self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
         else:
             seq = doc.input.h36m
             pts = seq.keypoints[seq.visible]
