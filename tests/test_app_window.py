@@ -186,3 +186,51 @@ def test_bvh_through_a_virtual_camera_shows_a_live_mpjpe(make_window, qtbot, sha
     qtbot.waitUntil(lambda: doc.result is not None and hasattr(doc.result, "filled"), timeout=60000)
     doc.paint("left_arm", 0, doc.num_frames, hide=True)
     qtbot.waitUntil(lambda: doc.result.filled[:, LW].all(), timeout=60000)
+
+
+def test_several_people_ask_which_one(make_window, qtbot, shared_data, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    offered = []
+
+    def pick(parent, title, label, items, current, editable):
+        offered.extend(items)
+        return items[-1], True
+
+    monkeypatch.setattr(QInputDialog, "getItem", pick)
+    win = make_window(open_sample=False, person="ask")
+    win.open_path(shared_data("inputs/openpose_raga/example_3people/output_json"))
+    qtbot.waitUntil(lambda: len(offered) > 1, timeout=60000)
+    tracks = win.document.input.tracks
+    assert len(offered) == len(tracks) > 1
+    qtbot.waitUntil(lambda: win.document.input.person == tracks[-1], timeout=60000)
+
+
+def test_drop_a_file_and_it_becomes_a_recent_file(make_window, qtbot, shared_data):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    win = make_window(open_sample=False)
+    path = shared_data("inputs/openpose_raga/example_1person/output_json")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    win.dropEvent(event)
+    qtbot.waitUntil(lambda: win.document.input is not None, timeout=60000)
+    assert win.document.input.path == path and win.recent_files()[0] == str(path)
+    assert [a.text() for a in win.recent_menu.actions()][0] == str(path)
+
+
+def test_preferences_persist(make_window, monkeypatch):
+    from app.dialogs.preferences import Preferences, PreferencesDialog
+
+    win = make_window(open_sample=False)
+    dialog = PreferencesDialog(win.prefs, win)
+    dialog.threshold.setValue(0.35)
+    dialog.coords.setCurrentText("camera")
+    dialog.autosave.setValue(12)
+    dialog.preferences().save()
+    again = Preferences.load()
+    assert (again.threshold, again.coords, again.autosave_s) == (0.35, "camera", 12.0)
+    assert make_window(open_sample=False).document.settings.coords == "camera"
