@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+import cv2
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
@@ -37,6 +38,8 @@ from mpm_core.engine.scene import PELVIS
 VIEW_AZIMUTH_OFFSET = 25.0
 VIEW_ELEVATION = 12.0
 FIELD_OF_VIEW = 40.0
+#: Follow the body by default: a walk stays in view (and in a recorded video) without touching the camera.
+DEFAULT_FOLLOW = True
 #: reset_camera frames this much more than the body's height (and at least this many metres).
 FRAME_MARGIN = 1.4
 MIN_FRAMED_M = 2.0
@@ -63,7 +66,7 @@ class Viewport3D(QWidget):
         self.view.camera = self.camera
         self.visuals = SkeletonVisuals(self.view.scene)
         self.visuals.clear()
-        self.follow = False
+        self.follow = DEFAULT_FOLLOW
         self.drawn_frame = -1
         self._scene = None
         self._scene_coords: str | None = None
@@ -102,6 +105,7 @@ class Viewport3D(QWidget):
         self.reset_button = self._button("Reset view", "Frame the body and the floor (or double-click the view)")
         self.reset_button.clicked.connect(self.reset_camera)
         self.follow_button = self._button("Follow", "Keep the body centred as it moves", checkable=True)
+        self.follow_button.setChecked(self.follow)
         self.follow_button.toggled.connect(self.set_follow)
         self.world_button = self._button("World", "World frame: floor, global path (what a world export writes)", True)
         self.camera_button = self._button("Camera", "Camera frame: root-relative, as the model sees it", True)
@@ -201,22 +205,30 @@ class Viewport3D(QWidget):
         return self.canvas.render()
 
     def render_frame(self, frame: int, size: tuple[int, int]) -> np.ndarray:
-        """Frame ``frame`` rendered offscreen at ``size`` (W, H) pixels: ``(H, W, 4)`` uint8 RGBA. The view is
-        cropped to the size's aspect around its centre; the document's frame does not change (``refresh``
-        restores the current frame)."""
+        """Frame ``frame`` rendered offscreen and scaled to ``size`` (W, H) pixels: ``(H, W, 4)`` uint8 RGBA.
+
+        The canvas is rendered at its own resolution (vispy's ``render(size=...)`` does not scale a ViewBox's
+        viewport), cropped to the size's aspect around its centre and resampled. The document's frame does not
+        change (``refresh`` shows the current frame again)."""
+        self._show(frame, update=False)
         w, h = self.canvas.size
         aspect = size[0] / size[1]
-        if w / max(h, 1) > aspect:
-            rw, rh = h * aspect, float(h)
-        else:
-            rw, rh = float(w), w / aspect
-        region = (int(round((w - rw) / 2)), int(round((h - rh) / 2)), max(1, int(round(rw))), max(1, int(round(rh))))
-        self.visuals.set_pixel_scale(size[1] / max(region[3] * self.canvas.pixel_scale, 1.0))
-        self._show(frame, update=False)
+        zoom = 1.0
+        if h <= w < h * aspect:
+            # The crop drops some height; the camera's zoom is set by the height here: zoom out to keep it.
+            zoom = h * aspect / w
+        scale_factor = self.camera.scale_factor
+        self.camera.scale_factor = scale_factor * zoom
         try:
-            return self.canvas.render(region=region, size=tuple(size))
+            img = self.canvas.render()
         finally:
-            self.visuals.set_pixel_scale(1.0)
+            self.camera.scale_factor = scale_factor
+        h, w = img.shape[:2]
+        cw, ch = (int(round(h * aspect)), h) if w / h > aspect else (w, int(round(w / aspect)))
+        x0, y0 = (w - cw) // 2, (h - ch) // 2
+        crop = img[y0 : y0 + ch, x0 : x0 + cw]
+        interpolation = cv2.INTER_AREA if cw > size[0] else cv2.INTER_LINEAR
+        return cv2.resize(crop, tuple(size), interpolation=interpolation)
 
     def project_joints(self, frame: int | None = None) -> np.ndarray:
         """``(17, 2)`` canvas coordinates (logical pixels, x right, y down) of the skeleton drawn for ``frame``

@@ -166,7 +166,6 @@ class SkeletonVisuals:
         self.ghost_enabled = True
         self.trail_enabled = True
         self.has_ghost = False
-        self.pixel_scale = 1.0
         self.drawn = np.zeros(NUM_JOINTS, bool)
 
     # -- once per scene -------------------------------------------------------------------------------------------
@@ -218,20 +217,6 @@ class SkeletonVisuals:
         self.ghost.visible = self.has_ghost and self.ghost_enabled
         self.error_lines.visible = self.ghost.visible
 
-    def set_pixel_scale(self, scale: float) -> None:
-        """Widths and marker sizes times ``scale`` (an offscreen render at a larger size than the canvas)."""
-        self.pixel_scale = float(scale)
-        for visual, width in (
-            (self.bones, BONE_WIDTH),
-            (self.guess_bones, GUESS_BONE_WIDTH),
-            (self.ghost, GHOST_WIDTH),
-            (self.trail, TRAIL_WIDTH),
-            (self.error_lines, ERROR_WIDTH),
-            (self.floor_lines, FLOOR_WIDTH),
-            (self.shadow, SHADOW_WIDTH),
-        ):
-            visual.set_data(width=width * self.pixel_scale)
-
     def clear(self) -> None:
         """Nothing to draw (no scene yet)."""
         for visual in (self.shadow, self.trail, self.ghost, self.error_lines, self.bones, self.guess_bones):
@@ -281,21 +266,20 @@ class SkeletonVisuals:
         self._joint_face[:] = _STATE_RGBA[codes]
         self._joint_edge[:] = 0.0
         self._joint_edge[:, 3] = 1.0
-        px = self.pixel_scale
-        self._joint_size[:] = np.where(finite & seen, JOINT_SIZE * px, 0.0)
+        self._joint_size[:] = np.where(finite & seen, JOINT_SIZE, 0.0)
         self.joints.set_data(
-            pos=pos, face_color=self._joint_face, edge_color=self._joint_edge, size=self._joint_size, edge_width=px
+            pos=pos, face_color=self._joint_face, edge_color=self._joint_edge, size=self._joint_size, edge_width=1.0
         )
         self.joints.visible = True
         hollow = finite & ~seen
         self._guess_edge[:] = _STATE_RGBA[codes]
-        self._guess_size[:] = np.where(hollow, GUESS_JOINT_SIZE * px, 0.0)
+        self._guess_size[:] = np.where(hollow, GUESS_JOINT_SIZE, 0.0)
         self.guess_joints.set_data(
             pos=pos,
             face_color=_TRANSPARENT,
             edge_color=self._guess_edge,
             size=self._guess_size,
-            edge_width=GUESS_RING_WIDTH * px,
+            edge_width=GUESS_RING_WIDTH,
             symbol="disc",
         )
         self.guess_joints.visible = bool(hollow.any())
