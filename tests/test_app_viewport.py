@@ -246,3 +246,55 @@ def test_cancelled_recording_leaves_no_file_and_bad_folder_is_a_dialog(viewport,
     record_mp4(parent, viewport, viewport.document, missing)
     assert len(errors) == 1 and str(missing) in errors[0]
     assert list(tmp_path.iterdir()) == []
+
+
+# -- in the real window ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def window(qtbot, loaded_model, app_env, monkeypatch):
+    """The real main window on the bundled sample (with its truth as the reference), lifted and settled."""
+    from app.main_window import AppConfig, MainWindow
+
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: pytest.fail(f"{title}: {text}"))
+    win = MainWindow(AppConfig(model=loaded_model, threads=1, autosave_s=0, recovery="discard", person="longest"))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.start()
+    doc = win.document
+    qtbot.waitUntil(lambda: doc.scene is not None and doc.committed is doc.result and not doc.busy, timeout=60000)
+    yield win
+    win.close()
+
+
+def test_in_the_window_the_sample_is_drawn_with_its_ghost_and_the_ghost_toggles(window, qtbot):
+    vp, doc = window.viewport, window.document
+    assert isinstance(vp, Viewport3D) and vp.width() > 300 and vp.canvas.size[1] > 300
+    with qtbot.waitSignal(vp.frameDrawn, timeout=5000, check_params_cb=lambda f, t: f == 150):
+        doc.set_frame(150)
+    assert doc.scene.reference is not None and vp.ghost_button.isEnabled() and vp.visuals.ghost.visible
+    on, scale = _render(vp, qtbot)
+    _assert_joints_drawn(vp, on, scale)
+
+    vp.ghost_button.click()
+    assert not vp.ghost_button.isChecked() and not vp.visuals.ghost.visible
+    off, _ = _render(vp, qtbot)
+    changed = np.abs(on[..., :3].astype(int) - off[..., :3]).max(axis=-1) > 12
+    # The ghost's joints, through the ghost visual's own transform: what changed lies around them.
+    transform = vp.visuals.ghost.get_transform("visual", "canvas")
+    mapped = np.asarray(transform.map(doc.scene.reference[150].astype(np.float64)))
+    ghost = mapped[:, :2] / mapped[:, 3:4] * scale
+    ys, xs = np.nonzero(changed)
+    assert len(xs) > 150
+    lo, hi = ghost.min(axis=0) - 8 * scale, ghost.max(axis=0) + 8 * scale
+    inside = (xs >= lo[0]) & (xs <= hi[0]) & (ys >= lo[1]) & (ys <= hi[1])
+    assert inside.mean() > 0.98
+    # Where the ghost stands apart from the lift, its joints are grey and vanish with the toggle.
+    body = vp.project_joints() * scale
+    apart = np.linalg.norm(ghost - body, axis=1) > 12 * scale
+    assert apart.sum() >= 2
+    for j in np.nonzero(apart)[0]:
+        assert _patch(changed, ghost[j], 3).any(), H36M_JOINTS[j]
+
+    vp.ghost_button.click()
+    again, _ = _render(vp, qtbot)
+    assert np.abs(again.astype(int) - on).max() <= 2

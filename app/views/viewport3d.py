@@ -141,9 +141,12 @@ class Viewport3D(QWidget):
         )
         self.legend = QLabel(legend)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        # On the canvas' own dark background: the key's colours are the drawing's colours.
+        self.legend.setStyleSheet(f"QLabel {{ background: {_hex(BACKGROUND)}; padding: 1px 6px; border-radius: 3px; }}")
         self.legend.setToolTip("Hollow rings and dashed bones: where the model put joints it did not see")
         bar.addWidget(self.legend)
         self.info_label = QLabel("")
+        self.info_label.setToolTip("This frame's error against the truth (root-aligned, the virtual camera's frame)")
         bar.addWidget(self.info_label)
         self._sync_coords_buttons()
         return bar
