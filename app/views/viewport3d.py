@@ -102,7 +102,11 @@ class Viewport3D(QWidget):
     def _build_toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
-        self.reset_button = self._button("Reset view", "Frame the body and the floor (or double-click the view)")
+        self.reset_button = self._button(
+            "Reset view",
+            "Frame the body and the floor (or double-click the view)\n"
+            "Drag: orbit · wheel or right-drag: zoom · shift-drag: pan",
+        )
         self.reset_button.clicked.connect(self.reset_camera)
         self.follow_button = self._button("Follow", "Keep the body centred as it moves", checkable=True)
         self.follow_button.setChecked(self.follow)
