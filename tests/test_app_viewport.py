@@ -344,3 +344,20 @@ def test_dragging_orbits_the_camera_and_the_wheel_zooms(viewport, qtbot):
     )
     QApplication.sendEvent(native, wheel)
     assert camera.scale_factor < scale  # wheel forward zooms in
+
+
+def test_export_3d_view_as_mp4_from_the_window(window, qtbot, tmp_path, monkeypatch):
+    import cv2
+    from PySide6.QtWidgets import QFileDialog
+
+    target = tmp_path / "sample.mp4"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "MP4 video (*.mp4)"))
+    window.document.set_selection(frames=(100, 112))
+    window.export_video()
+    cap = cv2.VideoCapture(str(target))
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    assert abs(cap.get(cv2.CAP_PROP_FPS) - window.document.input.fps) < 0.01
+    ok, bgr = cap.read()
+    cap.release()
+    assert ok and _skeleton_mask(bgr[..., ::-1]).sum() > 200
+    assert "Recorded 12 frames" in window.statusBar().currentMessage()
