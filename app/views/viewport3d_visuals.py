@@ -101,7 +101,7 @@ class SkeletonVisuals:
         gl_opaque = dict(depth_test=True, blend=True)
         self.floor_fill = scene.visuals.Mesh(parent=parent, color=_rgba(FLOOR_FILL))
         # The floor never occludes: drawn first without depth, it cannot fight the grid or hide a foot.
-        self.floor_fill.set_gl_state("translucent", depth_test=False, cull_face=False)
+        self.floor_fill.set_gl_state(blend=False, depth_test=False, cull_face=False)  # opaque: no blend cost
         self.floor_lines = scene.visuals.Line(parent=parent, connect="segments", width=FLOOR_WIDTH, method="gl")
         self.floor_lines.set_gl_state("translucent", depth_test=False)
         self.shadow = scene.visuals.Line(parent=parent, connect="segments", width=SHADOW_WIDTH, method="gl")
