@@ -223,7 +223,8 @@ def test_record_mp4_of_the_selected_frames(viewport, qtbot, tmp_path, monkeypatc
     assert viewport.drawn_frame == doc.frame  # the view is back on the current frame
 
 
-def test_cancelled_recording_leaves_no_file_and_bad_folder_is_a_dialog(viewport, qtbot, tmp_path, monkeypatch):
+def test_cancelled_recording_leaves_no_file_and_failures_are_dialogs(viewport, qtbot, tmp_path, monkeypatch):
+    from app.services import recorder
     from app.services.recorder import record_mp4
 
     errors: list[str] = []
@@ -250,6 +251,12 @@ def test_cancelled_recording_leaves_no_file_and_bad_folder_is_a_dialog(viewport,
     missing = tmp_path / "no_such_folder" / "x.mp4"
     record_mp4(parent, viewport, viewport.document, missing)
     assert len(errors) == 1 and str(missing) in errors[0]
+    assert list(tmp_path.iterdir()) == []
+
+    # No codec that works: a clear dialog naming the file, nothing written.
+    monkeypatch.setattr(recorder, "FOURCCS", ("zzzz",))
+    record_mp4(parent, viewport, viewport.document, target)
+    assert len(errors) == 2 and str(target) in errors[1] and "codec" in errors[1]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -83,7 +83,7 @@ def record_mp4(
     try:
         if not path.parent.is_dir():
             raise RecordingError(f"the folder {path.parent} does not exist")
-        writer = open_writer(tmp, doc.input.fps, size)
+        writer = open_writer(tmp, doc.input.fps, size, FOURCCS)
         bgr = np.empty((size[1], size[0], 3), np.uint8)
         for k, frame in enumerate(range(lo, hi)):
             if dialog.wasCanceled():

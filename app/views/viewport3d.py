@@ -68,7 +68,6 @@ class Viewport3D(QWidget):
         self.visuals.clear()
         self.follow = DEFAULT_FOLLOW
         self.drawn_frame = -1
-        self._scene = None
         self._scene_coords: str | None = None
         self._needs_reset = True
         self.canvas.events.draw.connect(self._on_draw, position="last")
@@ -259,14 +258,12 @@ class Viewport3D(QWidget):
     # -- document signals -------------------------------------------------------------------------------------------
     def _on_input(self) -> None:
         self._needs_reset = True
-        self._scene = None
         self.visuals.clear()
         self.info_label.setText("")
         self.canvas.update()
 
     def _on_scene(self) -> None:
         scn = self.document.scene
-        self._scene = scn
         if scn is None:
             self.visuals.clear()
             self.canvas.update()
