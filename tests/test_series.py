@@ -29,6 +29,8 @@ def test_joint_track_by_index_and_name_is_a_copy():
     track[0, 0] = -1.0
     assert poses[0, 13, 0] == 13 * 3  # the input is untouched
     np.testing.assert_array_equal(joint_track(poses, 0), poses[:, 0])
+    # Relative to the pelvis: every joint of this array is 3 * index further along each axis than the pelvis.
+    np.testing.assert_array_equal(joint_track(poses, 13, relative_to="pelvis"), np.full((4, 3), 39.0))
     with pytest.raises(PoseDataError):
         joint_track(poses, 17)
 

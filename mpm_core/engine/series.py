@@ -55,13 +55,22 @@ def _poses(poses: np.ndarray) -> np.ndarray:
     return arr
 
 
-def joint_track(poses: np.ndarray, joint: int | str) -> np.ndarray:
-    """``(T, 3)`` float64 positions of one joint (index or H36M-17 name) over time, in the units of ``poses``."""
-    arr = _poses(poses)
+def _joint_index(joint: int | str, count: int) -> int:
     j = H36M_JOINTS.index(joint) if isinstance(joint, str) else int(joint)
-    if not 0 <= j < arr.shape[1]:
-        raise PoseDataError(f"joint index {joint} outside 0-{arr.shape[1] - 1}")
-    return arr[:, j].copy()
+    if not 0 <= j < count:
+        raise PoseDataError(f"joint index {joint} outside 0-{count - 1}")
+    return j
+
+
+def joint_track(poses: np.ndarray, joint: int | str, relative_to: int | str | None = None) -> np.ndarray:
+    """``(T, 3)`` float64 positions of one joint (index or H36M-17 name) over time, in the units of ``poses``;
+    with ``relative_to`` (a joint, e.g. the pelvis) its offset from that joint, so the body's own motion shows
+    without the path it travels."""
+    arr = _poses(poses)
+    track = arr[:, _joint_index(joint, arr.shape[1])].copy()
+    if relative_to is not None:
+        track -= arr[:, _joint_index(relative_to, arr.shape[1])]
+    return track
 
 
 def _fill_gaps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,11 +134,8 @@ def length_spread(series: np.ndarray) -> np.ndarray:
 def joint_error_series(errors: ProbeErrors, joint: int | str) -> np.ndarray:
     """``(T,)`` float32 millimetres: one joint's error in each frame of a probed lift (root-aligned, virtual camera
     frame, as ``evaluate`` compares); NaN where the truth has no such joint."""
-    j = H36M_JOINTS.index(joint) if isinstance(joint, str) else int(joint)
     err = np.asarray(errors.joint_error_mm)
-    if not 0 <= j < err.shape[1]:
-        raise PoseDataError(f"joint index {joint} outside 0-{err.shape[1] - 1}")
-    return err[:, j].copy()
+    return err[:, _joint_index(joint, err.shape[1])].copy()
 
 
 def mpjpe_series(errors: ProbeErrors) -> np.ndarray:
