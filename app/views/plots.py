@@ -63,6 +63,11 @@ def _dashed(colour, width: float = 1.5):
     return pg.mkPen(colour, width=width, style=Qt.PenStyle.DashLine)
 
 
+def _short(bone: str) -> str:
+    """A bone's legend name: "L forearm" for "left forearm"."""
+    return bone.replace("left ", "L ").replace("right ", "R ")
+
+
 class PlotsView(QWidget):
     """The plots tab. Reads the document; the only edit it sends is the frame."""
 
@@ -89,12 +94,13 @@ class PlotsView(QWidget):
         self.relative_check.toggled.connect(lambda _on: self._refresh_joint_and_shading())
         toolbar.addWidget(self.relative_check)
         toolbar.addStretch(1)
-        toolbar.addWidget(QLabel("Bones"))
+        bone_bar = QHBoxLayout()
+        bone_bar.addWidget(QLabel("Bones"))
         self.bone_combo = QComboBox()
         for key, text in BONE_SETS:
             self.bone_combo.addItem(text, key)
         self.bone_combo.currentIndexChanged.connect(lambda _i: self._refresh_bones())
-        toolbar.addWidget(self.bone_combo)
+        bone_bar.addWidget(self.bone_combo)
         self.bone_source_combo = QComboBox()
         for key, text in BONE_SOURCES:
             self.bone_source_combo.addItem(text, key)
@@ -103,13 +109,17 @@ class PlotsView(QWidget):
             "and the export apply (constant bones when bone normalisation is on)"
         )
         self.bone_source_combo.currentIndexChanged.connect(lambda _i: self._refresh_bones())
-        toolbar.addWidget(self.bone_source_combo)
+        bone_bar.addWidget(self.bone_source_combo)
+        bone_bar.addStretch(1)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
         self.joint_plot = self.graphics.addPlot(row=0, col=0)
         self.bone_plot = self.graphics.addPlot(row=1, col=0)
-        self.error_plot = self.graphics.addPlot(row=2, col=0)
+        # The bones' legend has a row of its own: inside the plot it would hide the curves.
+        self.bone_legend = pg.LegendItem(colCount=4, labelTextSize="8pt", horSpacing=4)
+        self.graphics.addItem(self.bone_legend, row=2, col=0)
+        self.error_plot = self.graphics.addPlot(row=3, col=0)
         self.plots = (self.joint_plot, self.bone_plot, self.error_plot)
         for plot in self.plots:
             plot.showGrid(x=True, y=True, alpha=0.15)
@@ -121,11 +131,11 @@ class PlotsView(QWidget):
                 plot.setXLink(self.joint_plot)
         self.joint_plot.setLabel("left", "position", units="m")
         self.bone_plot.setLabel("left", "length", units="m")
-        self.error_plot.setLabel("left", "error", units="mm")
+        self.error_plot.setLabel("left", "error (mm)")
         self.error_plot.setLabel("bottom", "frame")
-        self.joint_legend = self.joint_plot.addLegend(offset=(8, 4), colCount=3, labelTextSize="8pt")
-        self.bone_legend = self.bone_plot.addLegend(offset=(8, 4), colCount=2, labelTextSize="8pt")
-        self.error_legend = self.error_plot.addLegend(offset=(8, 4), colCount=2, labelTextSize="8pt")
+        legend = dict(offset=(8, 4), labelTextSize="8pt", brush=pg.mkBrush(*BACKGROUND, 200))
+        self.joint_legend = self.joint_plot.addLegend(colCount=3, **legend)
+        self.error_legend = self.error_plot.addLegend(colCount=2, **legend)
 
         # Hidden frames of the chosen joint: a 1-row RGBA image stretched over the coordinates' range.
         self.hidden_image = pg.ImageItem(axisOrder="row-major")
@@ -133,10 +143,13 @@ class PlotsView(QWidget):
         self.joint_plot.addItem(self.hidden_image, ignoreBounds=True)
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
+        self.truth_curves: dict[str, pg.PlotDataItem] = {}  # the ghost's joint (sample truth, probed motion)
         for axis in AXES:
             self.raw_curves[axis] = self.joint_plot.plot(pen=pg.mkPen(AXIS_COLOURS[axis], width=1.5), name=axis)
             faint = tuple(int(c * 0.8) for c in AXIS_COLOURS[axis])
             self.smooth_curves[axis] = self.joint_plot.plot(pen=_dashed(faint, 2.0))  # the title explains dashes
+            truth_pen = pg.mkPen((*AXIS_COLOURS[axis], 150), width=1.5, style=Qt.PenStyle.DotLine)
+            self.truth_curves[axis] = self.joint_plot.plot(pen=truth_pen)
         self.bone_curves: dict[str, pg.PlotDataItem] = {}
         self.error_curve = self.error_plot.plot(pen=pg.mkPen(ERROR_COLOUR, width=1.5), name="joint")
         self.mpjpe_curve = self.error_plot.plot(pen=_dashed(MPJPE_COLOUR, 1.5), name="MPJPE")
@@ -157,6 +170,7 @@ class PlotsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(toolbar)
+        layout.addLayout(bone_bar)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.status_label)
 
@@ -223,8 +237,8 @@ class PlotsView(QWidget):
             self._timer.start()
 
     def _all_curves(self):
-        return [*self.raw_curves.values(), *self.smooth_curves.values(), *self.bone_curves.values(),
-                self.error_curve, self.mpjpe_curve]  # fmt: skip
+        return [*self.raw_curves.values(), *self.smooth_curves.values(), *self.truth_curves.values(),
+                *self.bone_curves.values(), self.error_curve, self.mpjpe_curve]  # fmt: skip
 
     # -- the series ---------------------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -249,7 +263,7 @@ class PlotsView(QWidget):
         doc, scene = self.document, self.document.scene
         name = H36M_JOINTS[self.joint].replace("_", " ")
         if scene is None:
-            for curve in (*self.raw_curves.values(), *self.smooth_curves.values()):
+            for curve in (*self.raw_curves.values(), *self.smooth_curves.values(), *self.truth_curves.values()):
                 curve.setData([], [])
             self.joint_plot.setTitle(f"{name}: waiting for the 3D", size="9pt")
             return
@@ -263,12 +277,24 @@ class PlotsView(QWidget):
                 self.smooth_curves[axis].setData(frames, smooth[:, i])
             else:
                 self.smooth_curves[axis].setData([], [])
+        truth = self.truth_series()
+        for i, axis in enumerate(AXES):
+            if truth is not None:
+                self.truth_curves[axis].setData(frames, truth[:, i], connect="finite")
+            else:
+                self.truth_curves[axis].setData([], [])
         frame_name = "world, y up" if scene.coords == "world" else "camera, root-relative, y up"
         if self.relative_check.isChecked():
             frame_name += ", minus the pelvis"
         method = self.smoothing_method().replace("_", "-")
-        self.joint_plot.setTitle(f"{name} ({frame_name}); dashed: {method} smoothing", size="9pt")
-        self._track = track
+        parts = [f"{name} ({frame_name})"]
+        if doc.settings.smoothing:
+            parts.append(f"drawn with {method} smoothing")
+        if show_smooth:
+            parts.append(f"dashed: {method}")
+        if truth is not None:
+            parts.append("dotted: truth")
+        self.joint_plot.setTitle("; ".join(parts), size="9pt")
 
     def _refresh_shading(self) -> None:
         doc = self.document
@@ -281,6 +307,9 @@ class PlotsView(QWidget):
             rgba[0, states == state] = colour
         self.hidden_image.setImage(rgba, autoLevels=False, levels=(0, 255))
         values = self.joint_series()
+        truth = self.truth_series()
+        if truth is not None:
+            values = np.concatenate([values, truth])
         finite = values[np.isfinite(values)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         margin = 0.05 * (hi - lo) + 0.01
@@ -296,6 +325,14 @@ class PlotsView(QWidget):
         """``(T, 3)`` metres: the chosen joint in the 3D view's frame (minus the pelvis when asked)."""
         relative = PELVIS if self.relative_check.isChecked() else None
         return joint_track(self.document.scene.poses, self.joint, relative_to=relative)
+
+    def truth_series(self) -> np.ndarray | None:
+        """``(T, 3)`` metres: the chosen joint of the ghost (the truth) in the same frame, or None."""
+        ref = self.document.scene.reference
+        if ref is None or ref.shape != self.document.scene.poses.shape:
+            return None
+        relative = PELVIS if self.relative_check.isChecked() else None
+        return joint_track(ref, self.joint, relative_to=relative)
 
     def bone_poses(self) -> np.ndarray | None:
         """``(T, 17, 3)`` metres the bone lengths are measured on: the model's output or the drawn scene."""
@@ -322,7 +359,9 @@ class PlotsView(QWidget):
             self.bone_legend.clear()
             self.bone_curves = {}
             for i, name in enumerate(bones):
-                self.bone_curves[name] = self.bone_plot.plot(pen=self._bone_pen(name, i, len(bones)), name=name)
+                curve = self.bone_plot.plot(pen=self._bone_pen(name, i, len(bones)))
+                self.bone_legend.addItem(curve, name)
+                self.bone_curves[name] = curve
         if poses is None:
             for curve in self.bone_curves.values():
                 curve.setData([], [])
@@ -334,7 +373,7 @@ class PlotsView(QWidget):
             curve.setData(frames, series[:, b])
             label = self.bone_legend.getLabel(curve)
             if label is not None:
-                label.setText(f"{name} ±{spread[b] * MM_PER_M:.0f} mm")
+                label.setText(f"{_short(name)} ±{spread[b] * MM_PER_M:.0f} mm")
         source = self.bone_source_combo.currentText()
         self.bone_plot.setTitle(f"bone lengths {source} (± their spread over time)", size="9pt")
 
