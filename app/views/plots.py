@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.document import Document
 from app.state import LOW_CONFIDENCE, MISSING, USER_HIDDEN
@@ -57,6 +57,18 @@ BONE_SETS = (("limbs", "Limbs, left vs right"), ("all", "Every bone"))
 BONE_SOURCES = (("lifted", "as lifted"), ("drawn", "as drawn"))
 PELVIS = H36M_JOINTS.index("pelvis")
 MM_PER_M = 1000.0
+#: Samples drawn per pixel of plot width (peak mode keeps each bin's min and max, so spikes survive).
+SAMPLES_PER_PIXEL = 1.0
+#: Delay of the series' refresh after a result or scene arrives (milliseconds).
+REFRESH_DELAY_MS = 40
+
+
+def _curve(plot: pg.PlotItem, **kw) -> pg.PlotDataItem:
+    """A curve drawn downsampled to the view's width and cached as a picture: moving a playhead over it, or
+    repainting it unchanged, blits instead of redrawing thousands of segments."""
+    item = plot.plot(autoDownsampleFactor=SAMPLES_PER_PIXEL, **kw)
+    item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return item
 
 
 def _dashed(colour, width: float = 1.5):
@@ -145,14 +157,14 @@ class PlotsView(QWidget):
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
         self.truth_curves: dict[str, pg.PlotDataItem] = {}  # the ghost's joint (sample truth, probed motion)
         for axis in AXES:
-            self.raw_curves[axis] = self.joint_plot.plot(pen=pg.mkPen(AXIS_COLOURS[axis], width=1.5), name=axis)
+            self.raw_curves[axis] = _curve(self.joint_plot, pen=pg.mkPen(AXIS_COLOURS[axis], width=1.5), name=axis)
             faint = tuple(int(c * 0.8) for c in AXIS_COLOURS[axis])
-            self.smooth_curves[axis] = self.joint_plot.plot(pen=_dashed(faint, 2.0))  # the title explains dashes
+            self.smooth_curves[axis] = _curve(self.joint_plot, pen=_dashed(faint, 2.0))  # the title explains dashes
             truth_pen = pg.mkPen((*AXIS_COLOURS[axis], 150), width=1.5, style=Qt.PenStyle.DotLine)
-            self.truth_curves[axis] = self.joint_plot.plot(pen=truth_pen)
+            self.truth_curves[axis] = _curve(self.joint_plot, pen=truth_pen)
         self.bone_curves: dict[str, pg.PlotDataItem] = {}
-        self.error_curve = self.error_plot.plot(pen=pg.mkPen(ERROR_COLOUR, width=1.5), name="joint")
-        self.mpjpe_curve = self.error_plot.plot(pen=_dashed(MPJPE_COLOUR, 1.5), name="MPJPE")
+        self.error_curve = _curve(self.error_plot, pen=pg.mkPen(ERROR_COLOUR, width=1.5), name="joint")
+        self.mpjpe_curve = _curve(self.error_plot, pen=_dashed(MPJPE_COLOUR, 1.5), name="MPJPE")
         self.playheads = []
         for plot in self.plots:
             line = pg.InfiniteLine(
@@ -174,10 +186,11 @@ class PlotsView(QWidget):
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.status_label)
 
-        # One coalesced refresh per event-loop turn, however many signals arrive.
+        # One coalesced refresh however many signals arrive, a little after them: the 2D and 3D views paint the
+        # new result first (the series of a long sequence take ~0.2 s).
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
+        self._timer.setInterval(REFRESH_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
         self._shade_timer = QTimer(self)
         self._shade_timer.setSingleShot(True)
@@ -359,7 +372,7 @@ class PlotsView(QWidget):
             self.bone_legend.clear()
             self.bone_curves = {}
             for i, name in enumerate(bones):
-                curve = self.bone_plot.plot(pen=self._bone_pen(name, i, len(bones)))
+                curve = _curve(self.bone_plot, pen=self._bone_pen(name, i, len(bones)))
                 self.bone_legend.addItem(curve, name)
                 self.bone_curves[name] = curve
         if poses is None:
