@@ -253,3 +253,79 @@ def test_bvh_through_a_virtual_camera_plots_the_joint_error(make_window, qtbot, 
     panel = win.mask_tools
     assert not panel.threshold_slider.isEnabled() and panel.limb_button.isEnabled()
     assert panel.counts()["joint_frames"] == int(doc.mask.combined.sum())
+
+
+def _handle_centre(slider):
+    from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    rect = slider.style().subControlRect(
+        QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, slider
+    )
+    return rect.center()
+
+
+def test_a_mouse_drag_of_the_threshold_handle_is_one_command(panel, lifted_doc, qtbot):
+    doc, slider = lifted_doc, panel.threshold_slider
+    panel.resize(500, 500)
+    index, before = doc.undo_stack.index(), doc.mask.threshold
+    start = _handle_centre(slider)
+    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=start)
+    assert doc.dragging
+    for dx in (20, 60, 120):
+        qtbot.mouseMove(slider, start + type(start)(dx, 0))
+    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=start + type(start)(120, 0))
+    assert not doc.dragging
+    assert doc.undo_stack.index() == index + 1 and doc.mask.threshold > before
+    assert doc.mask.threshold == pytest.approx(slider.value() / 100)
+    doc.undo_stack.undo()
+    assert doc.mask.threshold == before
+    wait_idle(qtbot, doc)
+
+
+def test_a_refused_edit_surfaces_through_the_document(panel, lifted_doc, monkeypatch):
+    from mpm_core.errors import PoseDataError
+
+    doc = lifted_doc
+    raised = []
+    doc.errorRaised.connect(lambda title, message: raised.append((title, message)))
+
+    def refuse(kind, **kw):
+        raise PoseDataError(f"frame range {kw['lo']}-{kw['hi'] - 1} refused")
+
+    monkeypatch.setattr(doc, "apply_preset", refuse)
+    panel.first_spin.setValue(5)
+    panel.last_spin.setValue(9)
+    panel.limb_button.click()  # no exception escapes the click; the document reports it
+    assert raised and "5-9" in raised[-1][1]
+
+
+def test_without_input_the_tools_are_disabled_and_the_plots_empty(qtbot, app_env):
+    from app.document import Document
+
+    doc = Document()
+    panel, view = MaskToolsPanel(doc), PlotsView(doc)
+    for widget in (panel, view):
+        qtbot.addWidget(widget)
+        widget.show()
+    qtbot.wait(60)
+    buttons = (panel.random_button, panel.limb_button, panel.block_button, panel.clear_button, panel.invert_button)
+    assert not any(b.isEnabled() for b in buttons) and not panel.threshold_slider.isEnabled()
+    assert panel.count_label.text() == "no input"
+    assert view.raw_curves["x"].yData is None or len(view.raw_curves["x"].yData) == 0
+    assert not view.error_plot.isVisible()
+
+
+def test_a_hidden_plots_tab_computes_nothing_until_shown(qtbot, lifted_doc):
+    doc = lifted_doc
+    view = PlotsView(doc)
+    qtbot.addWidget(view)  # never shown yet
+    wait_idle(qtbot, doc)
+    doc.apply_preset("limb", limb="right_arm", lo=0, hi=30)
+    qtbot.waitUntil(lambda: _settled(doc), timeout=30000)
+    qtbot.wait(100)
+    assert view._stale and view.raw_curves["x"].yData is None
+    view.show()
+    qtbot.waitUntil(lambda: not view._stale, timeout=5000)
+    np.testing.assert_allclose(view.raw_curves["x"].yData, doc.scene.poses[:, LW, 0])
