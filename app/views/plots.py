@@ -137,7 +137,8 @@ class PlotsView(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
-            plot.setMouseEnabled(x=True, y=False)
+            plot.setMouseEnabled(x=True, y=False)  # wheel and drag zoom and pan time; y fits what is visible
+            plot.setAutoVisible(y=True)
             plot.getAxis("left").setWidth(52)
             if plot is not self.joint_plot:
                 plot.setXLink(self.joint_plot)
@@ -179,6 +180,7 @@ class PlotsView(QWidget):
 
         self.status_label = QLabel("")
         self.status_label.setStyleSheet("color: gray")
+        self.status_label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(toolbar)
