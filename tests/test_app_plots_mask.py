@@ -329,3 +329,20 @@ def test_a_hidden_plots_tab_computes_nothing_until_shown(qtbot, lifted_doc):
     view.show()
     qtbot.waitUntil(lambda: not view._stale, timeout=5000)
     np.testing.assert_allclose(view.raw_curves["x"].yData, doc.scene.poses[:, LW, 0])
+
+
+def test_a_long_sequence_is_smoothed_off_the_ui_thread(qtbot, lifted_doc, monkeypatch):
+    import app.views.plots as plots_module
+
+    monkeypatch.setattr(plots_module, "SYNC_SMOOTH_FRAMES", 0)  # every sequence counts as long
+    doc = lifted_doc
+    view = PlotsView(doc)
+    qtbot.addWidget(view)
+    view.show()
+    wait_idle(qtbot, doc)
+    qtbot.waitUntil(lambda: view.smooth_curves["x"].yData is not None, timeout=10000)
+    smoothed = one_euro_filter(doc.scene.poses[:, LW : LW + 1].astype(np.float64), doc.input.fps)[:, 0]
+    np.testing.assert_allclose(view.smooth_curves["x"].yData, smoothed[:, 0])
+    # A newer request wins over a late answer to an older one.
+    view._on_smoothed(view._smooth_token - 1, np.zeros((doc.num_frames, 3)))
+    np.testing.assert_allclose(view.smooth_curves["x"].yData, smoothed[:, 0])

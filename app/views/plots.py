@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.document import Document
@@ -35,6 +35,7 @@ from mpm_core.engine.series import (
     mpjpe_series,
     smooth_track,
 )
+from mpm_core.errors import PoseDataError
 from mpm_core.skeleton import H36M_JOINTS
 
 DEFAULT_JOINT = H36M_JOINTS.index("left_wrist")
@@ -61,6 +62,8 @@ MM_PER_M = 1000.0
 SAMPLES_PER_PIXEL = 1.0
 #: Delay of the series' refresh after a result or scene arrives (milliseconds).
 REFRESH_DELAY_MS = 40
+#: Up to this many frames the smoothed track is computed at once (a few ms); longer ones on the thread pool.
+SYNC_SMOOTH_FRAMES = 3000
 
 
 def _curve(plot: pg.PlotItem, **kw) -> pg.PlotDataItem:
@@ -73,6 +76,29 @@ def _curve(plot: pg.PlotItem, **kw) -> pg.PlotDataItem:
 
 def _dashed(colour, width: float = 1.5):
     return pg.mkPen(colour, width=width, style=Qt.PenStyle.DashLine)
+
+
+class _SmoothSignals(QObject):
+    done = Signal(int, object)  # token, (T, 3) smoothed track
+
+
+class _SmoothTask(QRunnable):
+    """Smooths one joint's track on the thread pool (the library's filter, no Qt inside); the answer goes back
+    through ``signals``, a QObject of the view's (a queued call on the UI thread)."""
+
+    def __init__(self, token: int, track: np.ndarray, fps: float, method: str, signals: _SmoothSignals):
+        super().__init__()
+        self.token, self.track, self.fps, self.method, self.signals = token, track, fps, method, signals
+
+    def run(self) -> None:
+        try:
+            smooth = smooth_track(self.track, self.fps, self.method)
+        except PoseDataError:  # nothing to smooth with (e.g. no frame rate): the raw curve stands alone
+            smooth = None
+        try:
+            self.signals.done.emit(self.token, smooth)
+        except RuntimeError:  # the view was closed meanwhile
+            pass
 
 
 def _short(bone: str) -> str:
@@ -88,6 +114,9 @@ class PlotsView(QWidget):
         self.document = document
         self.joint = DEFAULT_JOINT
         self._stale = True
+        self._smooth_token = 0
+        self._smooth_signals = _SmoothSignals(self)
+        self._smooth_signals.done.connect(self._on_smoothed)
 
         toolbar = QHBoxLayout()
         toolbar.addWidget(QLabel("Joint"))
@@ -285,13 +314,17 @@ class PlotsView(QWidget):
         frames = self._frames()
         track = self.joint_series()
         show_smooth = self.smoothed_check.isChecked()
-        smooth = smooth_track(track, doc.input.fps, self.smoothing_method()) if show_smooth else None
         for i, axis in enumerate(AXES):
             self.raw_curves[axis].setData(frames, track[:, i])
-            if smooth is not None:
-                self.smooth_curves[axis].setData(frames, smooth[:, i])
-            else:
-                self.smooth_curves[axis].setData([], [])
+        self._smooth_token += 1
+        if show_smooth and len(track) > SYNC_SMOOTH_FRAMES:
+            # The one-euro filter steps frame by frame (~0.1-0.2 s for 18,000 frames): off the UI thread.
+            task = _SmoothTask(self._smooth_token, track, doc.input.fps, self.smoothing_method(), self._smooth_signals)
+            QThreadPool.globalInstance().start(task)
+        elif show_smooth:
+            self._on_smoothed(self._smooth_token, smooth_track(track, doc.input.fps, self.smoothing_method()))
+        else:
+            self._on_smoothed(self._smooth_token, None)
         truth = self.truth_series()
         for i, axis in enumerate(AXES):
             if truth is not None:
@@ -310,6 +343,15 @@ class PlotsView(QWidget):
         if truth is not None:
             parts.append("dotted: truth")
         self.joint_plot.setTitle("; ".join(parts), size="9pt")
+
+    def _on_smoothed(self, token: int, smooth: np.ndarray | None) -> None:
+        if token != self._smooth_token:
+            return  # a newer joint, setting or result asked since
+        for i, axis in enumerate(AXES):
+            if smooth is None:
+                self.smooth_curves[axis].setData([], [])
+            else:
+                self.smooth_curves[axis].setData(np.arange(len(smooth), dtype=np.float64), smooth[:, i])
 
     def _refresh_shading(self) -> None:
         doc = self.document
