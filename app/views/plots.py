@@ -64,6 +64,8 @@ SAMPLES_PER_PIXEL = 1.0
 REFRESH_DELAY_MS = 40
 #: Up to this many frames the smoothed track is computed at once (a few ms); longer ones on the thread pool.
 SYNC_SMOOTH_FRAMES = 3000
+#: Width of one column of the bones' legend (pixels).
+LEGEND_COLUMN_PX = 165
 
 
 def _curve(plot: pg.PlotItem, **kw) -> pg.PlotDataItem:
@@ -99,6 +101,10 @@ class _SmoothTask(QRunnable):
             self.signals.done.emit(self.token, smooth)
         except RuntimeError:  # the view was closed meanwhile
             pass
+
+
+def _hex(colour: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
 
 
 def _short(bone: str) -> str:
@@ -176,7 +182,6 @@ class PlotsView(QWidget):
         self.error_plot.setLabel("left", "error (mm)")
         self.error_plot.setLabel("bottom", "frame")
         legend = dict(offset=(8, 4), labelTextSize="8pt", brush=pg.mkBrush(*BACKGROUND, 200))
-        self.joint_legend = self.joint_plot.addLegend(colCount=3, **legend)
         self.error_legend = self.error_plot.addLegend(colCount=2, **legend)
 
         # Hidden frames of the chosen joint: a 1-row RGBA image stretched over the coordinates' range.
@@ -187,7 +192,8 @@ class PlotsView(QWidget):
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
         self.truth_curves: dict[str, pg.PlotDataItem] = {}  # the ghost's joint (sample truth, probed motion)
         for axis in AXES:
-            self.raw_curves[axis] = _curve(self.joint_plot, pen=pg.mkPen(AXIS_COLOURS[axis], width=1.5), name=axis)
+            # No legend inside the plot (it would hide data): the key above the plots names the colours.
+            self.raw_curves[axis] = _curve(self.joint_plot, pen=pg.mkPen(AXIS_COLOURS[axis], width=1.5))
             faint = tuple(int(c * 0.8) for c in AXIS_COLOURS[axis])
             self.smooth_curves[axis] = _curve(self.joint_plot, pen=_dashed(faint, 2.0))  # the title explains dashes
             truth_pen = pg.mkPen((*AXIS_COLOURS[axis], 150), width=1.5, style=Qt.PenStyle.DotLine)
@@ -207,6 +213,10 @@ class PlotsView(QWidget):
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
         self.error_plot.hide()
 
+        self.key_label = QLabel("")
+        self.key_label.setWordWrap(True)
+        self.key_label.setTextFormat(Qt.TextFormat.RichText)
+        self.key_label.setStyleSheet("color: gray")
         self.status_label = QLabel("")
         self.status_label.setStyleSheet("color: gray")
         self.status_label.setWordWrap(True)
@@ -214,6 +224,7 @@ class PlotsView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(toolbar)
         layout.addLayout(bone_bar)
+        layout.addWidget(self.key_label)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.status_label)
 
@@ -275,6 +286,13 @@ class PlotsView(QWidget):
         self._refresh_joint()
         self._refresh_shading()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        # As many legend columns as fit: a wide legend would set the plots' minimum width.
+        columns = max(1, min(4, (self.width() - 40) // LEGEND_COLUMN_PX))
+        if columns != self.bone_legend.columnCount:
+            self.bone_legend.setColumnCount(columns)
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().showEvent(event)
         if self._stale:
@@ -310,6 +328,7 @@ class PlotsView(QWidget):
             for curve in (*self.raw_curves.values(), *self.smooth_curves.values(), *self.truth_curves.values()):
                 curve.setData([], [])
             self.joint_plot.setTitle(f"{name}: waiting for the 3D", size="9pt")
+            self.key_label.setText("")
             return
         frames = self._frames()
         track = self.joint_series()
@@ -335,14 +354,16 @@ class PlotsView(QWidget):
         if self.relative_check.isChecked():
             frame_name += ", minus the pelvis"
         method = self.smoothing_method().replace("_", "-")
-        parts = [f"{name} ({frame_name})"]
-        if doc.settings.smoothing:
-            parts.append(f"drawn with {method} smoothing")
+        axes = " ".join(f'<b style="color:{_hex(AXIS_COLOURS[a])}">{a}</b>' for a in AXES)
+        smoothed = f" ({method} smoothed)" if doc.settings.smoothing else ""
+        parts = [f"{axes} of the {name}, {frame_name}: solid as drawn in 3D{smoothed}"]
         if show_smooth:
-            parts.append(f"dashed: {method}")
+            parts.append(f"dashed {method} smoothing")
         if truth is not None:
-            parts.append("dotted: truth")
-        self.joint_plot.setTitle("; ".join(parts), size="9pt")
+            parts.append("dotted the truth")
+        self.key_label.setText("; ".join(parts) + ".")
+        # Short titles: a plot's title sets its minimum width, and the tab may be narrow.
+        self.joint_plot.setTitle(f"{name} position", size="9pt")
 
     def _on_smoothed(self, token: int, smooth: np.ndarray | None) -> None:
         if token != self._smooth_token:
@@ -432,7 +453,7 @@ class PlotsView(QWidget):
             if label is not None:
                 label.setText(f"{_short(name)} ±{spread[b] * MM_PER_M:.0f} mm")
         source = self.bone_source_combo.currentText()
-        self.bone_plot.setTitle(f"bone lengths {source} (± their spread over time)", size="9pt")
+        self.bone_plot.setTitle(f"bone lengths {source} (± spread)", size="9pt")
 
     @staticmethod
     def _bone_pen(name: str, index: int, count: int):
@@ -458,10 +479,14 @@ class PlotsView(QWidget):
         self.mpjpe_curve.setData(frames, mpjpe_series(errors))
         name = H36M_JOINTS[self.joint].replace("_", " ")
         mean = errors.per_joint_mm[self.joint]
-        self.error_plot.setTitle(
-            f"{name} error (mean {mean:.0f} mm) and MPJPE ({errors.mpjpe_mm:.0f} mm) per frame, root-aligned",
-            size="9pt",
-        )
+        self.error_plot.setTitle("error per frame, root-aligned", size="9pt")
+        for curve, text in (
+            (self.error_curve, f"{name}, mean {mean:.0f}"),
+            (self.mpjpe_curve, f"MPJPE {errors.mpjpe_mm:.0f}"),
+        ):
+            label = self.error_legend.getLabel(curve)
+            if label is not None:
+                label.setText(text)
 
     # -- the frame ----------------------------------------------------------------------------------------------------
     def _move_playheads(self, frame: int) -> None:
