@@ -346,3 +346,21 @@ def test_a_long_sequence_is_smoothed_off_the_ui_thread(qtbot, lifted_doc, monkey
     # A newer request wins over a late answer to an older one.
     view._on_smoothed(view._smooth_token - 1, np.zeros((doc.num_frames, 3)))
     np.testing.assert_allclose(view.smooth_curves["x"].yData, smoothed[:, 0])
+
+
+def test_the_documents_smoothing_setting_is_the_dashed_curves(plots, lifted_doc, qtbot):
+    from mpm_core.engine.cleanup import lowpass_filter
+    from mpm_core.engine.series import DEFAULT_LOWPASS_CUTOFF_HZ
+
+    doc, view = lifted_doc, plots
+    doc.set_setting("smoothing", "lowpass")
+    qtbot.waitUntil(lambda: doc.scene is not None and "lowpass" in view.key_label.text(), timeout=30000)
+    wait_idle(qtbot, doc)
+    qtbot.waitUntil(lambda: not view._stale, timeout=5000)
+    qtbot.wait(100)
+    poses = doc.scene.poses[:, LW : LW + 1].astype(np.float64)
+    expected = lowpass_filter(poses, doc.input.fps, DEFAULT_LOWPASS_CUTOFF_HZ)[:, 0]
+    np.testing.assert_allclose(view.smooth_curves["z"].yData, expected[:, 2], atol=1e-9)
+    np.testing.assert_allclose(view.raw_curves["z"].yData, doc.scene.poses[:, LW, 2])
+    view.smoothed_check.setChecked(False)
+    assert view.smooth_curves["z"].yData is None or len(view.smooth_curves["z"].yData) == 0

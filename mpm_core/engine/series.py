@@ -16,14 +16,15 @@ import numpy as np
 from mpm_core.engine.cleanup import lowpass_filter, one_euro_filter
 from mpm_core.engine.probe import ProbeErrors
 from mpm_core.errors import PoseDataError
+from mpm_core.export.options import ExportOptions
 from mpm_core.skeleton import H36M17, H36M_JOINTS
 
 #: Smoothing methods a plot can show (the export's ``smooth`` choices).
 SMOOTHING_METHODS = ("one_euro", "lowpass")
 #: What a plot smooths with when the document has no smoothing setting.
 DEFAULT_PLOT_SMOOTHING = "one_euro"
-#: Low-pass cut-off (Hz) when none is given: the export's default.
-DEFAULT_LOWPASS_CUTOFF_HZ = 6.0
+#: Low-pass cut-off (Hz) when none is given: the export's default, so a plot shows what an export would write.
+DEFAULT_LOWPASS_CUTOFF_HZ: float = ExportOptions.smooth_cutoff_hz
 
 #: The limb bones a user compares left against right: display name -> (parent joint, child joint).
 LIMB_BONES: dict[str, tuple[str, str]] = {
