@@ -63,6 +63,10 @@ def test_presets_hide_what_they_say_each_as_one_command(panel, lifted_doc, qtbot
     doc.set_selection(frames=(10, 40))
     assert (panel.first_spin.value(), panel.last_spin.value()) == (10, 39)  # the range follows the selection
     assert panel.frame_range() == (10, 40)
+    panel.last_spin.setValue(44)
+    doc.set_selection(joints=["head"])  # joints only: the range typed by hand stays
+    assert panel.frame_range() == (10, 45)
+    panel.last_spin.setValue(39)
 
     panel.ratio_spin.setValue(30)
     panel.seed_spin.setValue(7)

@@ -64,6 +64,7 @@ class MaskToolsPanel(QWidget):
         super().__init__(parent)
         self.document = document
         self._syncing = False
+        self._followed: tuple[int, int] | None = None  # the frame selection the range last followed
         body = QWidget()
         column = QVBoxLayout(body)
         column.addWidget(self._build_counter())
@@ -257,15 +258,19 @@ class MaskToolsPanel(QWidget):
         n = self.document.num_frames
         for spin in (self.first_spin, self.last_spin):
             spin.setRange(0, max(0, n - 1))
-        self._set_range(self.document.selected_frames)
+        self._followed = self.document.selected_frames
+        self._set_range(self._followed)
         self._sync_enabled()
         self._show_threshold(self.document.settings.threshold)
         self._update_counts()
 
     def _on_selection(self) -> None:
-        self.selection_button.setEnabled(self.document.selected_frames is not None)
-        if self.document.selected_frames is not None:
-            self._set_range(self.document.selected_frames)
+        frames = self.document.selected_frames
+        self.selection_button.setEnabled(frames is not None and self.document.mask is not None)
+        # Follow a new frame selection, but keep a range typed by hand when only the joints were selected.
+        if frames is not None and frames != self._followed:
+            self._set_range(frames)
+        self._followed = frames
 
     def _on_mask(self, _lo: int = 0, _hi: int = 0) -> None:
         self._sync_enabled()

@@ -88,11 +88,14 @@ class _SmoothTask(QRunnable):
     """Smooths one joint's track on the thread pool (the library's filter, no Qt inside); the answer goes back
     through ``signals``, a QObject of the view's (a queued call on the UI thread)."""
 
-    def __init__(self, token: int, track: np.ndarray, fps: float, method: str, signals: _SmoothSignals):
+    def __init__(self, token: int, track: np.ndarray, fps: float, method: str, signals: _SmoothSignals, current):
         super().__init__()
         self.token, self.track, self.fps, self.method, self.signals = token, track, fps, method, signals
+        self.current = current  # () -> the newest token: a task overtaken while queued does nothing
 
     def run(self) -> None:
+        if self.current() != self.token:
+            return
         try:
             smooth = smooth_track(self.track, self.fps, self.method)
         except PoseDataError:  # nothing to smooth with (e.g. no frame rate): the raw curve stands alone
@@ -123,6 +126,8 @@ class PlotsView(QWidget):
         self._smooth_token = 0
         self._smooth_signals = _SmoothSignals(self)
         self._smooth_signals.done.connect(self._on_smoothed)
+        self._smooth_pool = QThreadPool(self)
+        self._smooth_pool.setMaxThreadCount(1)  # one smoothing at a time; requests overtaken meanwhile are skipped
 
         toolbar = QHBoxLayout()
         toolbar.addWidget(QLabel("Joint"))
@@ -338,8 +343,15 @@ class PlotsView(QWidget):
         self._smooth_token += 1
         if show_smooth and len(track) > SYNC_SMOOTH_FRAMES:
             # The one-euro filter steps frame by frame (~0.1-0.2 s for 18,000 frames): off the UI thread.
-            task = _SmoothTask(self._smooth_token, track, doc.input.fps, self.smoothing_method(), self._smooth_signals)
-            QThreadPool.globalInstance().start(task)
+            task = _SmoothTask(
+                self._smooth_token,
+                track,
+                doc.input.fps,
+                self.smoothing_method(),
+                self._smooth_signals,
+                lambda: self._smooth_token,
+            )
+            self._smooth_pool.start(task)
         elif show_smooth:
             self._on_smoothed(self._smooth_token, smooth_track(track, doc.input.fps, self.smoothing_method()))
         else:
@@ -450,8 +462,9 @@ class PlotsView(QWidget):
         for b, (name, curve) in enumerate(self.bone_curves.items()):
             curve.setData(frames, series[:, b])
             label = self.bone_legend.getLabel(curve)
-            if label is not None:
-                label.setText(f"{_short(name)} ±{spread[b] * MM_PER_M:.0f} mm")
+            text = f"{_short(name)} ±{spread[b] * MM_PER_M:.0f} mm"
+            if label is not None and label.text != text:  # a new text re-lays the legend out: only when it changed
+                label.setText(text)
         source = self.bone_source_combo.currentText()
         self.bone_plot.setTitle(f"bone lengths {source} (± spread)", size="9pt")
 
@@ -485,7 +498,7 @@ class PlotsView(QWidget):
             (self.mpjpe_curve, f"MPJPE {errors.mpjpe_mm:.0f}"),
         ):
             label = self.error_legend.getLabel(curve)
-            if label is not None:
+            if label is not None and label.text != text:
                 label.setText(text)
 
     # -- the frame ----------------------------------------------------------------------------------------------------
