@@ -48,7 +48,7 @@ FOLLOW_WINDOW_S = 10.0
 MIN_VISIBLE_FRAMES = 8
 BACKGROUND = (28, 30, 34)
 PLAYHEAD_COLOUR = (255, 80, 80)
-SELECTION_BRUSH = (120, 200, 255, 40)
+SELECTION_BRUSH = (230, 240, 255, 60)
 SELECTION_PEN = (120, 200, 255)
 ROW_HIGHLIGHT = (120, 200, 255)
 SPEED_ITEMS = (0.25, 0.5, 1.0, 1.5, 2.0)
@@ -264,7 +264,7 @@ class TimelineView(QWidget):
         self.row_highlight.setZValue(6)
         self.heat.addItem(self.row_highlight, ignoreBounds=True)
         self.heat_selection = pg.LinearRegionItem(
-            movable=False, brush=pg.mkBrush(*SELECTION_BRUSH), pen=pg.mkPen(SELECTION_PEN)
+            movable=False, brush=pg.mkBrush(*SELECTION_BRUSH), pen=pg.mkPen(SELECTION_PEN, width=2)
         )
         self.heat_selection.setZValue(7)
         self.heat_selection.hide()
@@ -289,7 +289,7 @@ class TimelineView(QWidget):
         self.brush_rect.hide()
         self.heat.addItem(self.brush_rect, ignoreBounds=True)
 
-        self.playhead.sigDragged.connect(lambda line: self.document.set_frame(round(line.value())))
+        self.playhead.sigDragged.connect(self._on_playhead_dragged)
         self.ruler_vb.scrubbed.connect(lambda x: self.document.set_frame(round(x)))
         self.ruler_vb.rangeDragged.connect(self._on_range_drag)
         self.ruler_vb.selectionCleared.connect(lambda: self.document.set_selection(frames=None))
@@ -321,6 +321,7 @@ class TimelineView(QWidget):
         self.frame_label.setFont(QFont("monospace"))
         for widget in (self.back_button, self.play_button, self.forward_button, self.loop_button, self.speed_combo):
             bar.addWidget(widget)
+        bar.addSpacing(6)
         bar.addWidget(self.frame_label)
         if self.playback is not None:
             self.back_button.clicked.connect(lambda: self.playback.step(-1))
@@ -572,6 +573,10 @@ class TimelineView(QWidget):
         """A point on the ruler over ``frame``, in ``self.graphics.viewport()`` pixels."""
         scene_pos = self.ruler_vb.mapViewToScene(QPointF(float(frame), 0.35))
         return self.graphics.mapFromScene(scene_pos)
+
+    def _on_playhead_dragged(self, line: pg.InfiniteLine) -> None:
+        self.document.set_frame(round(line.value()))
+        line.setValue(self.document.frame)  # snap to the frame shown
 
     def _on_paint(self, start: QPointF, current: QPointF, erase: bool, phase: str) -> None:
         doc = self.document
