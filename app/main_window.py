@@ -67,6 +67,11 @@ class AppConfig:
     open_sample: bool = True
 
 
+#: Starting sizes of the docks (pixels): the 2D and 3D views get the rest.
+TIMELINE_DOCK_HEIGHT = 330
+TOOLS_DOCK_WIDTH = 470
+
+
 def _optional_view(module: str, name: str, *args):
     """A view from a module that may not be there yet; a placeholder label otherwise."""
     try:
@@ -150,6 +155,11 @@ class MainWindow(QMainWindow):
         side.addTab(self.probe_panel, "3D input")
         self.side_tabs = side
         self.side_dock = self._dock("Tools", side, Qt.DockWidgetArea.RightDockWidgetArea)
+        # The views get most of the window; the timeline and tools docks start compact (the user can drag them).
+        self.resizeDocks([self.timeline_dock], [TIMELINE_DOCK_HEIGHT], Qt.Orientation.Vertical)
+        self.resizeDocks([self.side_dock], [TOOLS_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        if hasattr(self.viewport, "set_follow"):
+            self.viewport.set_follow(True)  # a walking performer stays in view; the Follow button turns it off
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
