@@ -199,6 +199,9 @@ def test_joint_curves_equal_the_scene_and_follow_a_mask_edit(plots, lifted_doc, 
     doc.set_selection(joints=["right_knee"])
     assert view.joint_combo.currentData() == knee
     np.testing.assert_allclose(view.raw_curves["z"].yData, doc.scene.poses[:, knee, 2])
+    view.relative_check.setChecked(True)  # the knee's offset from the pelvis: its own motion, not the path
+    np.testing.assert_allclose(view.raw_curves["z"].yData, doc.scene.poses[:, knee, 2] - doc.scene.poses[:, 0, 2])
+    assert "minus the pelvis" in view.key_label.text()
 
 
 def test_bone_curves_equal_the_librarys_bone_lengths(plots, lifted_doc):
