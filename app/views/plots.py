@@ -193,6 +193,9 @@ class PlotsView(QWidget):
         self.hidden_image = pg.ImageItem(axisOrder="row-major")
         self.hidden_image.setZValue(-10)
         self.joint_plot.addItem(self.hidden_image, ignoreBounds=True)
+        self.error_hidden_image = pg.ImageItem(axisOrder="row-major")  # the same shading under the errors
+        self.error_hidden_image.setZValue(-10)
+        self.error_plot.addItem(self.error_hidden_image, ignoreBounds=True)
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
         self.truth_curves: dict[str, pg.PlotDataItem] = {}  # the ghost's joint (sample truth, probed motion)
@@ -268,6 +271,7 @@ class PlotsView(QWidget):
         for curve in self._all_curves():
             curve.setData([], [])
         self.hidden_image.clear()
+        self.error_hidden_image.clear()
         self._schedule()
         self._move_playheads(self.document.frame)
         if self.document.num_frames:
@@ -390,6 +394,7 @@ class PlotsView(QWidget):
         doc = self.document
         if doc.mask is None or doc.scene is None or doc.scene.num_frames != doc.num_frames:
             self.hidden_image.clear()
+            self.error_hidden_image.clear()
             return
         states = doc.states(0, doc.num_frames)[:, self.joint]
         rgba = np.zeros((1, len(states), 4), np.uint8)
@@ -405,6 +410,13 @@ class PlotsView(QWidget):
         margin = 0.05 * (hi - lo) + 0.01
         # Pixel i covers frames i - 0.5 .. i + 0.5, so a shaded run lines up with its frames.
         self.hidden_image.setRect(-0.5, lo - margin, float(len(states)), hi - lo + 2 * margin)
+        errors = doc.scene.errors
+        if errors is not None:
+            top = float(np.nanmax(errors.joint_error_mm)) if np.isfinite(errors.joint_error_mm).any() else 1.0
+            self.error_hidden_image.setImage(rgba, autoLevels=False, levels=(0, 255))
+            self.error_hidden_image.setRect(-0.5, 0.0, float(len(states)), 1.05 * top)
+        else:
+            self.error_hidden_image.clear()
         hidden = int((states == USER_HIDDEN).sum() + (states == LOW_CONFIDENCE).sum() + (states == MISSING).sum())
         self.status_label.setText(
             f"{H36M_JOINTS[self.joint].replace('_', ' ')} hidden in {hidden:,} of {len(states):,} frames "
