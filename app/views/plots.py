@@ -20,7 +20,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.document import Document
 from app.state import LOW_CONFIDENCE, MISSING, USER_HIDDEN
@@ -66,6 +75,9 @@ REFRESH_DELAY_MS = 40
 SYNC_SMOOTH_FRAMES = 3000
 #: Width of one column of the bones' legend (pixels).
 LEGEND_COLUMN_PX = 165
+#: Height below which a plot stops being readable (pixels): a shorter tab scrolls.
+MIN_PLOT_HEIGHT_PX = 150
+BONE_LEGEND_HEIGHT_PX = 90
 
 
 def _curve(plot: pg.PlotItem, **kw) -> pg.PlotDataItem:
@@ -186,8 +198,6 @@ class PlotsView(QWidget):
         self.bone_plot.setLabel("left", "length", units="m")
         self.error_plot.setLabel("left", "error (mm)")
         self.error_plot.setLabel("bottom", "frame")
-        legend = dict(offset=(8, 4), labelTextSize="8pt", brush=pg.mkBrush(*BACKGROUND, 200))
-        self.error_legend = self.error_plot.addLegend(colCount=2, **legend)
 
         # Hidden frames of the chosen joint: a 1-row RGBA image stretched over the coordinates' range.
         self.hidden_image = pg.ImageItem(axisOrder="row-major")
@@ -233,7 +243,14 @@ class PlotsView(QWidget):
         layout.addLayout(toolbar)
         layout.addLayout(bone_bar)
         layout.addWidget(self.key_label)
-        layout.addWidget(self.graphics, 1)
+        # In a short dock the plots keep a readable height and scroll (the wheel over a plot zooms its time axis).
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.graphics)
+        self._fit_height()
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.status_label)
 
         # One coalesced refresh however many signals arrive, a little after them: the 2D and 3D views paint the
@@ -301,6 +318,10 @@ class PlotsView(QWidget):
         columns = max(1, min(4, (self.width() - 40) // LEGEND_COLUMN_PX))
         if columns != self.bone_legend.columnCount:
             self.bone_legend.setColumnCount(columns)
+
+    def _fit_height(self) -> None:
+        plots = 3 if self.error_plot.isVisible() else 2  # a graphics item's own flag, shown or not
+        self.graphics.setMinimumHeight(plots * MIN_PLOT_HEIGHT_PX + BONE_LEGEND_HEIGHT_PX)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().showEvent(event)
@@ -496,22 +517,22 @@ class PlotsView(QWidget):
             self.mpjpe_curve.setData([], [])
             self.error_plot.hide()
             self.bone_plot.setLabel("bottom", "frame")
+            self._fit_height()
             return
         self.error_plot.show()
         self.bone_plot.setLabel("bottom", "")
+        self._fit_height()
         frames = self._frames()
         self.error_curve.setData(frames, joint_error_series(errors, self.joint))
         self.mpjpe_curve.setData(frames, mpjpe_series(errors))
         name = H36M_JOINTS[self.joint].replace("_", " ")
         mean = errors.per_joint_mm[self.joint]
-        self.error_plot.setTitle("error per frame, root-aligned", size="9pt")
-        for curve, text in (
-            (self.error_curve, f"{name}, mean {mean:.0f}"),
-            (self.mpjpe_curve, f"MPJPE {errors.mpjpe_mm:.0f}"),
-        ):
-            label = self.error_legend.getLabel(curve)
-            if label is not None and label.text != text:
-                label.setText(text)
+        # The title is the key (a legend inside would cover the curves): the joint's colour, then the MPJPE's.
+        self.error_plot.setTitle(
+            f'<span style="color:{_hex(ERROR_COLOUR)}">{name}, mean {mean:.0f} mm</span> · '
+            f'<span style="color:{_hex(MPJPE_COLOUR)}">MPJPE (dashed) {errors.mpjpe_mm:.0f} mm</span>',
+            size="9pt",
+        )
 
     # -- the frame ----------------------------------------------------------------------------------------------------
     def _move_playheads(self, frame: int) -> None:
