@@ -199,6 +199,9 @@ def test_joint_curves_equal_the_scene_and_follow_a_mask_edit(plots, lifted_doc, 
     doc.set_selection(joints=["right_knee"])
     assert view.joint_combo.currentData() == knee
     np.testing.assert_allclose(view.raw_curves["z"].yData, doc.scene.poses[:, knee, 2])
+    view.relative_check.setChecked(True)  # the knee's offset from the pelvis: its own motion, not the path
+    np.testing.assert_allclose(view.raw_curves["z"].yData, doc.scene.poses[:, knee, 2] - doc.scene.poses[:, 0, 2])
+    assert "minus the pelvis" in view.key_label.text()
 
 
 def test_bone_curves_equal_the_librarys_bone_lengths(plots, lifted_doc):
@@ -249,6 +252,16 @@ def test_bvh_through_a_virtual_camera_plots_the_joint_error(make_window, qtbot, 
     assert np.nanmax(view.error_curve.yData) > 0
     np.testing.assert_allclose(view.raw_curves["x"].yData, doc.scene.poses[:, LW, 0])
     np.testing.assert_allclose(view.truth_curves["x"].yData, doc.scene.reference[:, LW, 0], equal_nan=True)
+    # Hide the left arm from the virtual camera: the wrist's frames are shaded under its error curve too.
+    doc.apply_preset("limb", limb="left_arm", lo=100, hi=200)
+    shaded = HIDDEN_SHADES[USER_HIDDEN]
+    qtbot.waitUntil(lambda: (view.error_hidden_image.image[0, 100:200] == shaded).all(), timeout=5000)
+    assert (view.error_hidden_image.image[0, :100, 3] == 0).all()
+    qtbot.waitUntil(lambda: _settled(doc), timeout=60000)
+    wait_idle(qtbot, doc)
+    qtbot.waitUntil(lambda: not view._stale, timeout=5000)
+    expected = probe_errors(np.asarray(doc.result.poses_3d), doc.projected)
+    np.testing.assert_allclose(view.error_curve.yData, expected.joint_error_mm[:, LW], rtol=1e-5, equal_nan=True)
     knee = H36M_JOINTS.index("left_knee")
     view.joint_combo.setCurrentIndex(knee)
     np.testing.assert_allclose(view.error_curve.yData, expected.joint_error_mm[:, knee], rtol=1e-5, equal_nan=True)

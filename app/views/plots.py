@@ -20,7 +20,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.document import Document
 from app.state import LOW_CONFIDENCE, MISSING, USER_HIDDEN
@@ -66,6 +75,9 @@ REFRESH_DELAY_MS = 40
 SYNC_SMOOTH_FRAMES = 3000
 #: Width of one column of the bones' legend (pixels).
 LEGEND_COLUMN_PX = 165
+#: Height below which a plot stops being readable (pixels): a shorter tab scrolls.
+MIN_PLOT_HEIGHT_PX = 150
+BONE_LEGEND_HEIGHT_PX = 90
 
 
 def _curve(plot: pg.PlotItem, **kw) -> pg.PlotDataItem:
@@ -186,13 +198,14 @@ class PlotsView(QWidget):
         self.bone_plot.setLabel("left", "length", units="m")
         self.error_plot.setLabel("left", "error (mm)")
         self.error_plot.setLabel("bottom", "frame")
-        legend = dict(offset=(8, 4), labelTextSize="8pt", brush=pg.mkBrush(*BACKGROUND, 200))
-        self.error_legend = self.error_plot.addLegend(colCount=2, **legend)
 
         # Hidden frames of the chosen joint: a 1-row RGBA image stretched over the coordinates' range.
         self.hidden_image = pg.ImageItem(axisOrder="row-major")
         self.hidden_image.setZValue(-10)
         self.joint_plot.addItem(self.hidden_image, ignoreBounds=True)
+        self.error_hidden_image = pg.ImageItem(axisOrder="row-major")  # the same shading under the errors
+        self.error_hidden_image.setZValue(-10)
+        self.error_plot.addItem(self.error_hidden_image, ignoreBounds=True)
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
         self.truth_curves: dict[str, pg.PlotDataItem] = {}  # the ghost's joint (sample truth, probed motion)
@@ -230,7 +243,14 @@ class PlotsView(QWidget):
         layout.addLayout(toolbar)
         layout.addLayout(bone_bar)
         layout.addWidget(self.key_label)
-        layout.addWidget(self.graphics, 1)
+        # In a short dock the plots keep a readable height and scroll (the wheel over a plot zooms its time axis).
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.graphics)
+        self._fit_height()
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.status_label)
 
         # One coalesced refresh however many signals arrive, a little after them: the 2D and 3D views paint the
@@ -268,6 +288,7 @@ class PlotsView(QWidget):
         for curve in self._all_curves():
             curve.setData([], [])
         self.hidden_image.clear()
+        self.error_hidden_image.clear()
         self._schedule()
         self._move_playheads(self.document.frame)
         if self.document.num_frames:
@@ -297,6 +318,10 @@ class PlotsView(QWidget):
         columns = max(1, min(4, (self.width() - 40) // LEGEND_COLUMN_PX))
         if columns != self.bone_legend.columnCount:
             self.bone_legend.setColumnCount(columns)
+
+    def _fit_height(self) -> None:
+        plots = 3 if self.error_plot.isVisible() else 2  # a graphics item's own flag, shown or not
+        self.graphics.setMinimumHeight(plots * MIN_PLOT_HEIGHT_PX + BONE_LEGEND_HEIGHT_PX)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().showEvent(event)
@@ -390,6 +415,7 @@ class PlotsView(QWidget):
         doc = self.document
         if doc.mask is None or doc.scene is None or doc.scene.num_frames != doc.num_frames:
             self.hidden_image.clear()
+            self.error_hidden_image.clear()
             return
         states = doc.states(0, doc.num_frames)[:, self.joint]
         rgba = np.zeros((1, len(states), 4), np.uint8)
@@ -405,6 +431,13 @@ class PlotsView(QWidget):
         margin = 0.05 * (hi - lo) + 0.01
         # Pixel i covers frames i - 0.5 .. i + 0.5, so a shaded run lines up with its frames.
         self.hidden_image.setRect(-0.5, lo - margin, float(len(states)), hi - lo + 2 * margin)
+        errors = doc.scene.errors
+        if errors is not None:
+            top = float(np.nanmax(errors.joint_error_mm)) if np.isfinite(errors.joint_error_mm).any() else 1.0
+            self.error_hidden_image.setImage(rgba, autoLevels=False, levels=(0, 255))
+            self.error_hidden_image.setRect(-0.5, 0.0, float(len(states)), 1.05 * top)
+        else:
+            self.error_hidden_image.clear()
         hidden = int((states == USER_HIDDEN).sum() + (states == LOW_CONFIDENCE).sum() + (states == MISSING).sum())
         self.status_label.setText(
             f"{H36M_JOINTS[self.joint].replace('_', ' ')} hidden in {hidden:,} of {len(states):,} frames "
@@ -484,22 +517,22 @@ class PlotsView(QWidget):
             self.mpjpe_curve.setData([], [])
             self.error_plot.hide()
             self.bone_plot.setLabel("bottom", "frame")
+            self._fit_height()
             return
         self.error_plot.show()
         self.bone_plot.setLabel("bottom", "")
+        self._fit_height()
         frames = self._frames()
         self.error_curve.setData(frames, joint_error_series(errors, self.joint))
         self.mpjpe_curve.setData(frames, mpjpe_series(errors))
         name = H36M_JOINTS[self.joint].replace("_", " ")
         mean = errors.per_joint_mm[self.joint]
-        self.error_plot.setTitle("error per frame, root-aligned", size="9pt")
-        for curve, text in (
-            (self.error_curve, f"{name}, mean {mean:.0f}"),
-            (self.mpjpe_curve, f"MPJPE {errors.mpjpe_mm:.0f}"),
-        ):
-            label = self.error_legend.getLabel(curve)
-            if label is not None and label.text != text:
-                label.setText(text)
+        # The title is the key (a legend inside would cover the curves): the joint's colour, then the MPJPE's.
+        self.error_plot.setTitle(
+            f'<span style="color:{_hex(ERROR_COLOUR)}">{name}, mean {mean:.0f} mm</span> · '
+            f'<span style="color:{_hex(MPJPE_COLOUR)}">MPJPE (dashed) {errors.mpjpe_mm:.0f} mm</span>',
+            size="9pt",
+        )
 
     # -- the frame ----------------------------------------------------------------------------------------------------
     def _move_playheads(self, frame: int) -> None:
