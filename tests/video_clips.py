@@ -43,15 +43,18 @@ def write_clip(
     rotation: int = 0,
     times_s: np.ndarray | None = None,
     codec: str = "libx264",
+    faststart: bool = False,
 ) -> Path:
     """Write an H.264 MP4 (keyframe every ``gop`` frames, no B-frames reordering surprises kept: default x264).
 
     ``rotation``: display rotation tag, degrees counter-clockwise. ``times_s``: per-frame times for a
-    variable-frame-rate clip (time base 1/1000 s).
+    variable-frame-rate clip (time base 1/1000 s). ``faststart``: the MP4 index at the front (so that a truncated
+    file still opens and declares more frames than it holds).
     """
     import av
 
-    with av.open(str(path), "w") as out:
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop

@@ -75,7 +75,7 @@ def store(video: str | os.PathLike, result) -> str:
     key = cache_key(video, result.detector_key, result.frame_range)
     data = _encode(result)
     beside, user = candidate_paths(video, key)
-    if os.access(beside.parent, os.W_OK):
+    if folder_writable(beside.parent):
         try:
             atomic_write_bytes(beside, data)
             return os.fspath(beside)
@@ -86,6 +86,16 @@ def store(video: str | os.PathLike, result) -> str:
         return os.fspath(user)
     except OSError:
         return ""
+
+
+def folder_writable(folder: Path) -> bool:
+    """True when we may write into ``folder``. A folder without any write permission bit counts as read-only
+    even for root (who could write anyway): shared, read-only data is never written into."""
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o222) and os.access(folder, os.W_OK)
 
 
 def _encode(result) -> bytes:

@@ -85,7 +85,8 @@ def _open_container(path: Path):
         raise PoseDataError("no such file", path)
     if path.is_dir():
         raise PoseDataError("is a folder, not a video", path)
-    if not os.access(path, os.R_OK):
+    # No read permission bit counts as unreadable even for root (who could read it anyway).
+    if not (os.access(path, os.R_OK) and path.stat().st_mode & 0o444):
         raise PoseDataError("cannot read: permission denied", path)
     try:
         container = av.open(os.fspath(path), "r")
