@@ -46,7 +46,7 @@ def _install(args: argparse.Namespace) -> int:
     from mpm_core.video.models import install_model, model_kind, onnx_session, sha256_of
 
     dest = install_model(args.file)
-    kind = model_kind(onnx_session(dest, 1))
+    kind = model_kind(onnx_session(dest))
     print(f"installed {dest} ({kind} model, sha256 {sha256_of(dest)})")
     return 0
 

@@ -58,6 +58,14 @@ DUPLICATE_DISTANCE = 0.15
 L_SHOULDER, R_SHOULDER, L_HIP, R_HIP = 5, 6, 11, 12
 
 
+_RUNS = [0]  # network runs in this process, every detector together
+
+
+def network_runs() -> int:
+    """Detector network runs made in this process so far (for checking that cached work makes none)."""
+    return _RUNS[0]
+
+
 @dataclass
 class Pose:
     """One MoveNet result in image pixels: ``xy`` (17, 2), ``scores`` (17,)."""
@@ -118,6 +126,7 @@ class MoveNet:
         rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)[None]
         out = self.session.run(None, {self.input_name: rgb})[0].reshape(NUM_JOINTS, 3)
         self.calls += 1
+        _RUNS[0] += 1
         xy = np.stack([x0 + out[:, 1] * side, y0 + out[:, 0] * side], axis=1).astype(np.float64)
         return Pose(xy, out[:, 2].astype(np.float32))
 
@@ -245,6 +254,7 @@ class YoloxPersons:
         x = canvas.transpose(2, 0, 1)[None].astype(np.float32)
         out = self.session.run(None, {self.input_name: x})[0][0]
         self.calls += 1
+        _RUNS[0] += 1
         score = out[:, 4] * out[:, 5]
         keep = score > YOLOX_SCORE
         if not keep.any():

@@ -180,7 +180,7 @@ def _shape_matches(shape, wanted) -> bool:
 
 def verify_model(path: str | os.PathLike, kind: str | None = None) -> str:
     """Load ``path`` in ONNX Runtime and check its shapes; the kind found. Raises ``PoseDataError``."""
-    session = onnx_session(path, 1)
+    session = onnx_session(path)
     found = model_kind(session)
     if found is None:
         ins = [(i.name, i.shape) for i in session.get_inputs()]
@@ -236,7 +236,7 @@ def list_models() -> list[ModelEntry]:
             seen.add(p.resolve())
             meta = shipped.get(p.name)
             try:
-                role = f"detector ({model_kind(onnx_session(p, 1)) or 'unknown kind'})"
+                role = f"detector ({model_kind(onnx_session(p)) or 'unknown kind'})"
             except PoseDataError:
                 role = "detector (not loadable)"
             licence = meta.licence if meta and label == "shipped" else "see the file's source"
