@@ -278,6 +278,7 @@ def detect_video_cached(
     partial: PartialFn | None = None,
     cancel: threading.Event | None = None,
     use_cache: bool = True,
+    partial_every_s: float = PARTIAL_EVERY_S,
 ) -> DetectionResult:
     """``detect_video`` with the detection cache: a cached result is returned with no detector call; a new one
     is stored (beside the video, or in the user cache folder when the video's folder is read-only)."""
@@ -295,7 +296,7 @@ def detect_video_cached(
                 if progress is not None:
                     progress(rng[1] - rng[0], rng[1] - rng[0])
                 return hit
-        result = detect_video(reader, detector, rng, progress, partial, cancel)
+        result = detect_video(reader, detector, rng, progress, partial, cancel, partial_every_s)
     if use_cache:
         result.cache_path = cache.store(path, result)
     result.seconds = time.perf_counter() - t0
