@@ -106,7 +106,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--frames", type=int, default=300, help="frames of the 30 fps 1080p clip")
-    ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: up to 4)")
+    ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads per model (default 1)")
     args = ap.parse_args()
 
     load_before = os.getloadavg()

@@ -46,7 +46,7 @@ def add_detector_arguments(p: argparse.ArgumentParser, with_people: bool = True)
     p.add_argument("--person-detector-model", metavar="PATH", help="person box model (default: shipped YOLOX)")
     p.add_argument("--range", metavar="A-B", help="video frames A to B (0-based, B inclusive; 'A-' to the end)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the detection cache")
-    p.add_argument("--detector-threads", type=int, metavar="N", help="ONNX Runtime threads (default: up to 4)")
+    p.add_argument("--detector-threads", type=int, metavar="N", help="ONNX Runtime threads per model (default 1)")
 
 
 def build_detector(args: argparse.Namespace, people: int | None):

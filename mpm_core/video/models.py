@@ -22,8 +22,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_DIR = REPO_ROOT / "resources" / "detectors"
 #: Folder names used by the app (QStandardPaths AppDataLocation = <data>/<organisation>/<application>).
 _ORGANIZATION, _APPLICATION = "MPM Studio", "mpm-studio"
-#: ONNX Runtime threads per session when not given: the machine's cores, at most this many.
-MAX_DEFAULT_THREADS = 4
+#: ONNX Runtime threads per session when not given. One: decoding runs on its own thread beside inference, and
+#: on the 2-core machine one inference thread was faster end to end than two (single person 39 against 30
+#: frames/s, two people 24 against 10, same runs interleaved on the shared machine).
+DEFAULT_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ sessions_created = 0
 
 
 def default_threads() -> int:
-    return max(1, min(MAX_DEFAULT_THREADS, os.cpu_count() or 1))
+    return DEFAULT_THREADS
 
 
 def onnx_session(path: str | os.PathLike, threads: int | None = None):
