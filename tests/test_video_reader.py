@@ -192,3 +192,18 @@ def test_unreadable_file(tmp_path):
 
 def test_is_video_path():
     assert is_video_path("a/B.MP4") and is_video_path("x.avi") and not is_video_path("k.csv")
+
+
+def test_keypoints_beside_a_video(tmp_path, shared_data):
+    from mpm_core.video.pairing import keypoints_beside
+
+    example = shared_data("inputs/openpose_raga/example_1person/short_video.mp4")
+    assert keypoints_beside(example) == example.parent / "output_json"
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"")
+    assert keypoints_beside(video) is None
+    (tmp_path / "clip.csv").write_text("not,a,pose,file\n1,2,3,4\n")  # no joint columns: not keypoints
+    assert keypoints_beside(video) is None
+    good = tmp_path / "clip.mp4.csv"
+    good.write_text("# layout=coco17\nframe,nose_x,nose_y,nose_score\n0,1,2,0.9\n")
+    assert keypoints_beside(video) == good
