@@ -30,6 +30,8 @@ from mpm_core.video.reader import VideoInfo, VideoReader
 
 #: Seconds between partial results.
 PARTIAL_EVERY_S = 2.0
+#: Partial results wait at least this many times as long as building the last one took.
+PARTIAL_COST_FACTOR = 10.0
 #: Decoded frames waiting for the detector (each 1080p frame is ~6 MB).
 PREFETCH_FRAMES = 3
 #: A person hidden (behind another, by the frame edge) this long keeps their track when seen again.
@@ -235,6 +237,7 @@ def detect_video(
         detections: dict[int, list[Detection]] = {}
         people = getattr(detector, "max_people", None)
         last_partial = time.perf_counter()
+        wait_s = partial_every_s
         done = 0
         expected = start
         for index, image in _prefetch(reader, start, stop, cancel):
@@ -249,9 +252,12 @@ def detect_video(
                 progress(done, total)
             if cancel.is_set():
                 raise DetectionCancelled()
-            if partial is not None and time.perf_counter() - last_partial >= partial_every_s:
+            if partial is not None and time.perf_counter() - last_partial >= wait_s:
+                built = time.perf_counter()
                 partial(tracks_from_detections(detections, info, info.path, people))
                 last_partial = time.perf_counter()
+                # linking grows with the frames done: keep it under ~10% of the time on long videos
+                wait_s = max(partial_every_s, PARTIAL_COST_FACTOR * (last_partial - built))
         notes = []
         if done < total:
             notes.append(f"{total - done} of {total} frames could not be decoded; their joints are missing")

@@ -270,14 +270,16 @@ class VideoReader:
             keyframe = self._keyframes[bisect.bisect_right(self._keyframes, start) - 1]
             self._seek_to(keyframe)
             decoder = self._decode()
-        for i, frame in decoder:
-            if i < start:
-                continue
-            if i >= stop:
-                break
-            yield i, self._upright(self._to_bgr(frame))
-        with self._lock:
-            self._decoder = None  # the generator above owned the decoder state
+        try:
+            for i, frame in decoder:
+                if i < start:
+                    continue
+                if i >= stop:
+                    break
+                yield i, self._upright(self._to_bgr(frame))
+        finally:
+            with self._lock:
+                self._decoder = None  # this generator owned the decoder state (also when the caller stops early)
 
     def close(self) -> None:
         with self._lock:
