@@ -59,7 +59,7 @@ def _screenshot(window, app, out: Path, frame: int | None) -> None:
 
     def poll() -> None:
         doc = window.document
-        if doc.scene is not None and doc.result is not None and not doc.busy:
+        if doc.scene is not None and doc.result is not None and not doc.busy and not doc.detecting:
             if frame is not None:
                 doc.set_frame(frame)
             QTimer.singleShot(300, shoot)  # let the views paint the frame

@@ -162,7 +162,7 @@ def bench_stall(session: _Session, frames: int = STALL_FRAMES) -> dict:
 def bench_click(session: _Session, seconds: int = CLICK_SECONDS, clicks: int = CLICKS) -> dict:
     """Click latency: time from ``toggle_joint`` to the first 3D draw showing the preview, the two-pass result and
     the world refit (classified by what the document holds when the canvas draws)."""
-    from app.state import SCOPE_FRAME
+    from app.state import SCOPE_FRAME, VISIBLE
     from mpm_core.skeleton import H36M_JOINTS
 
     doc, viewport = session.doc, session.window.viewport
@@ -195,12 +195,16 @@ def bench_click(session: _Session, seconds: int = CLICK_SECONDS, clicks: int = C
     doc.sceneChanged.connect(on_scene)
     viewport.frameDrawn.connect(on_drawn)
     for _ in range(clicks):
-        doc.set_frame(int(rng.integers(0, doc.num_frames)))
+        frame = int(rng.integers(0, doc.num_frames))
+        doc.set_frame(frame)
+        seen = [j for j in joints if doc.states(frame, frame + 1)[0, j] == VISIBLE]
+        if not seen:
+            continue
         session.pump(0.05)
         state.clear()
         state["seen"] = set()
         state["t0"] = time.perf_counter()
-        doc.toggle_joint(int(rng.choice(joints)), SCOPE_FRAME)
+        doc.toggle_joint(int(rng.choice(seen)), SCOPE_FRAME)
         session.wait(lambda: session.settled() and "refit" in state["seen"], 30)
         session.pump(0.05)
     for sig, slot in ((doc.resultChanged, on_result), (doc.sceneChanged, on_scene), (viewport.frameDrawn, on_drawn)):
