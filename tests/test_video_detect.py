@@ -346,3 +346,23 @@ def test_cli_bad_video_exits_2(tmp_path, capsys):
     assert f"{bad}: not a readable video" in capsys.readouterr().err
     with pytest.raises(PoseDataError):
         detect_video(bad, MoveNetSingle.__new__(MoveNetSingle))
+
+
+def test_cli_detector_model_flags(tmp_path, shared_data, user_dirs, monkeypatch, capsys):
+    video = tmp_path / "clip.mp4"
+    shutil.copyfile(shared_data(SHORT_VIDEO), video)
+    out = tmp_path / "k.csv"
+    # a person model where a pose model is needed: refused before any work, naming the file
+    person = models.SHIPPED_DIR / models.DEFAULT_PERSON_MODEL
+    assert main(["detect", str(video), "-o", str(out), "--detector-model", str(person), "-q"]) == 2
+    assert f"{person}: is a person model, a pose model is needed" in capsys.readouterr().err
+    # a file name is looked up in $MPM_STUDIO_MODELS (then the per-user folder, then the shipped one)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copyfile(models.SHIPPED_DIR / models.DEFAULT_POSE_MODEL, folder / "mine.onnx")
+    monkeypatch.setenv("MPM_STUDIO_MODELS", str(folder))
+    assert models.find_model("mine.onnx") == folder / "mine.onnx"
+    assert main(["detect", str(video), "-o", str(out), "--detector-model", "mine.onnx", "--range", "0-2", "-q"]) == 0
+    assert out.is_file()
+    assert main(["detect", str(video), "-o", str(out), "--detector-model", "absent.onnx", "-q"]) == 2
+    assert "absent.onnx: model file not found" in capsys.readouterr().err

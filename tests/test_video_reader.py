@@ -207,3 +207,19 @@ def test_keypoints_beside_a_video(tmp_path, shared_data):
     good = tmp_path / "clip.mp4.csv"
     good.write_text("# layout=coco17\nframe,nose_x,nose_y,nose_score\n0,1,2,0.9\n")
     assert keypoints_beside(video) == good
+
+
+def test_frame_server_decodes_ahead_of_the_playhead(seek_clip):
+    from mpm_core.video.playback import FrameServer
+
+    with FrameServer(seek_clip, ahead=20, keep=40) as server:
+        assert read_number(server.frame(100)) == 100
+        assert server.wait_ready(120)  # the worker went on from 100 without being asked
+        for i in range(100, 121):  # playback from 100 finds every frame ready
+            image = server.frame_if_ready(i)
+            assert image is not None and read_number(image) == i
+        decoded = server.frames_decoded
+        assert decoded <= 121 - 100 + GOP + 1  # one seek to the keyframe at 100, then one decode per frame
+        assert server.frame_if_ready(555) is None  # a jump: not decoded yet, the worker moves there
+        assert read_number(server.frame(555)) == 555
+        assert server.frames_decoded - decoded <= GOP + 20 + 1

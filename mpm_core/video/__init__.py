@@ -7,6 +7,8 @@ and drawing skeletons over frames. Qt-free.
 - ``cache``: the detection cache keyed by the video's content and the detector.
 - ``models``: detector files, search folders, verification and install, ONNX Runtime sessions.
 - ``overlay``: skeletons drawn over frames, overlay videos.
+- ``playback``: ``FrameServer``, frames for display decoded ahead of the playhead.
+- ``pairing``: ``keypoints_beside``, the keypoint file made from a video.
 """
 
 from mpm_core.video.reader import VIDEO_EXTENSIONS, VideoInfo, VideoReader, is_video_path, probe
