@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.export_dialog import ExportDialog
-from app.dialogs.preferences import Preferences, PreferencesDialog
+from app.dialogs.preferences import Preferences, PreferencesDialog, apply_models_dir
 from app.document import Document, input_from_tracks, read_input
 from app.services import paths
 from app.services.autosave import Autosaver, leftover_autosaves
@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.config = config or AppConfig()
         self.prefs = Preferences.load()
+        apply_models_dir(self.prefs)
         self.setWindowTitle("MPM Studio")
         if ICON.exists():
             self.setWindowIcon(QIcon(str(ICON)))
@@ -519,6 +520,7 @@ class MainWindow(QMainWindow):
             old = self.prefs
             self.prefs = dialog.preferences()
             self.prefs.save()
+            apply_models_dir(self.prefs)
             self.autosaver.set_interval(self.prefs.autosave_s)
             if (old.model, old.device) != (self.prefs.model, self.prefs.device):
                 self.document.set_setting("model", self.prefs.model)
