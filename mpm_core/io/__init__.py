@@ -22,6 +22,16 @@ import numpy as np
 from mpm_core.errors import PoseDataError, check_fps
 from mpm_core.io.common import RawPoses, check_image_size, resolve_fps_and_size
 from mpm_core.io.detect import FORMATS, detect_format, is_3d_format
+from mpm_core.io.limits import (
+    MAX_FRAMES,
+    MAX_JOINTS,
+    MAX_PEOPLE,
+    check_count,
+    check_dense,
+    check_frame_number,
+    check_pixels,
+    clip_scores,
+)
 from mpm_core.sequence import PoseSequence2D, PoseSequence3D
 
 __all__ = [
@@ -137,10 +147,39 @@ def _raw_from_sequence(seq: PoseSequence2D, fmt: str, has_fps: bool, has_size: b
     )
 
 
+#: Bytes per (frame, joint) cell of a dense 2D track: float32 x, y, score and a bool.
+_CELL_BYTES_2D = 13
+
+
+def check_raw(raw: RawPoses, path: Path) -> None:
+    """Limits every 2D reader's output must meet, checked before dense arrays are built: frame numbers and
+    counts, people per frame, joints, visible coordinates finite and within ``MAX_ABS_PIXELS``, scores in
+    ``[0, MAX_SCORE]`` (clipped to 1 in place). Names the frame and the joint of the first bad value."""
+    check_count(len(raw.frames), MAX_FRAMES, "frames", path)
+    for frame in (raw.frames[0], raw.frames[-1]) if raw.frames else ():
+        check_frame_number(frame, path, None, allow_negative=True)
+    for frame, dets in raw.detections.items():
+        check_frame_number(frame, path, None, allow_negative=True)
+        check_count(len(dets), MAX_PEOPLE, "people in one frame", path, f"frame {frame}")
+        for k, det in enumerate(dets):
+            where = f"frame {frame} person {k}"
+            check_count(len(det.visible), MAX_JOINTS, "joints", path, where)
+            check_pixels(det.keypoints, det.visible, path, where)
+            det.scores = clip_scores(det.scores, det.visible, path, where)
+            if det.box is not None:
+                box = np.asarray(det.box, np.float64)
+                det.box = box if np.isfinite(box).all() and (np.abs(box) <= 1e6).all() else None
+
+
 def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
     from mpm_core.tracking import track_detections, tracks_from_ids
 
     tracks = tracks_from_ids(raw.detections) if raw.tracked else track_detections(raw.detections)
+    cells = 0
+    for track in tracks:
+        sample = next(iter(track.detections.values()))
+        cells += (track.last_frame - track.first_frame + 1) * len(sample.visible)
+    check_dense(cells, _CELL_BYTES_2D, f"{len(tracks)} person track(s)", path)
     out = []
     for track in tracks:
         first, last = track.first_frame, track.last_frame
@@ -188,10 +227,11 @@ def load_2d(
     if image_size is not None:
         image_size = check_image_size(image_size, path, "image size argument")
     raw = _read_raw(path, fmt, layout, image_size, video)
+    check_raw(raw, path)
     resolve_fps_and_size(raw, path, fps, image_size)
     tracks = _sequences(raw, path)
-    if not tracks:
-        raise PoseDataError("no person detected in any frame", path)
+    if not tracks or not any(t.visible.any() for t in tracks):
+        raise PoseDataError("no visible joint in any frame (all missing, NaN or zero-confidence)", path)
     return Loaded2D(
         tracks=tracks,
         format=fmt,
@@ -261,6 +301,8 @@ def load_3d(path: str | os.PathLike, layout: str | None = None, fps: float | Non
         seq, fps_source = load_amc_h36m(path), "file"
     else:
         raise PoseDataError(f"this is a 2D file ({FORMATS[fmt]}); use read_2d", path)
+    if not seq.visible.any():
+        raise PoseDataError("no visible joint in any frame (all missing or NaN)", path)
     if fps is not None:
         seq = seq.replace(fps=check_fps(fps, path, "fps argument"))
         fps_source = "argument"

@@ -43,6 +43,7 @@ from mpm_core.io.common import (
     probe_video,
     resolve_layout,
 )
+from mpm_core.io.limits import check_frame_number
 from mpm_core.skeleton import MEDIAPIPE33
 
 NUM_LANDMARKS = 33
@@ -141,9 +142,10 @@ def _read_csv(path: Path) -> tuple[dict[int, np.ndarray], dict[str, str]]:
 
 def _frame(text: str, path: Path, line: int) -> int:
     try:
-        return int(text.strip())
+        frame = int(text.strip())
     except ValueError:
-        raise PoseDataError(f"frame {text!r} is not a whole number", path, f"line {line} column 'frame'") from None
+        raise PoseDataError(f"frame {text[:40]!r} is not a whole number", path, f"line {line} column 'frame'") from None
+    return check_frame_number(frame, path, f"line {line} column 'frame'")
 
 
 def _read_json(path: Path) -> tuple[dict[int, np.ndarray], dict[str, str]]:
@@ -167,6 +169,7 @@ def _read_json(path: Path) -> tuple[dict[int, np.ndarray], dict[str, str]]:
             frame = fr.get("frame", fr.get("frame_index", i))
             if not isinstance(frame, int) or isinstance(frame, bool):
                 raise PoseDataError(f"frame {frame!r} is not a whole number", path, where)
+            check_frame_number(frame, path, where)
             lms = fr.get("landmarks", fr.get("pose_landmarks"))
         order.append(frame)
         arr = np.full((NUM_LANDMARKS, 3), np.nan)

@@ -20,11 +20,9 @@ import collections
 import io
 import os
 import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
-import numpy.lib.format as npformat
 
 from mpm_core.errors import PoseDataError
 from mpm_core.io.common import (
@@ -35,6 +33,7 @@ from mpm_core.io.common import (
     resolve_layout,
     sigmoid,
 )
+from mpm_core.io.limits import array_from_header, npz_members, open_npz, read_npz_member
 
 #: VideoPose3D layout names -> ours.
 _VP3D_LAYOUTS = {"coco": "coco17", "h36m": "h36m17", "detectron2": "coco17"}
@@ -78,41 +77,27 @@ def _codecs_encode(text: str, encoding: str = "utf-8") -> bytes:
 def load_npz_restricted(path: str | os.PathLike) -> dict[str, object]:
     """Every array of an ``.npz``; object arrays are unpickled by :class:`RestrictedUnpickler`."""
     path = Path(path)
-    if path.stat().st_size == 0:
-        raise PoseDataError("file is empty", path)
     out: dict[str, object] = {}
-    try:
-        with zipfile.ZipFile(path) as z:
-            for member in z.namelist():
-                key = member[:-4] if member.endswith(".npy") else member
-                with z.open(member) as raw:
-                    out[key] = _read_npy(io.BytesIO(raw.read()), path, key)
-    except zipfile.BadZipFile as exc:
-        raise PoseDataError(f"not a valid .npz (zip) file, truncated? ({exc})", path) from None
+    with open_npz(path) as z:
+        for info in npz_members(path, z):
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            header, data = read_npz_member(z, info, path, key)
+            if header.dtype.hasobject:
+                out[key] = _unpickle(data, path, key)
+            else:
+                out[key] = array_from_header(header, data.getvalue())
     return out
 
 
-def _read_npy(f: io.BytesIO, path: Path, key: str):
-    try:
-        version = npformat.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = npformat.read_array_header_1_0(f)
-        else:
-            shape, fortran, dtype = npformat.read_array_header_2_0(f)
-    except ValueError as exc:
-        raise PoseDataError(f"bad array header: {exc}", path, f"key {key!r}") from None
-    if not dtype.hasobject:
-        f.seek(0)
-        try:
-            return npformat.read_array(f, allow_pickle=False)
-        except ValueError as exc:
-            raise PoseDataError(f"cannot read array: {exc}", path, f"key {key!r}") from None
+def _unpickle(f: io.BytesIO, path: Path, key: str):
     try:
         return RestrictedUnpickler(f).load()
     except pickle.UnpicklingError as exc:
         raise PoseDataError(f"unsafe or broken pickled data: {exc}", path, f"key {key!r}") from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError) as exc:
         raise PoseDataError(f"broken pickled data ({type(exc).__name__}: {exc})", path, f"key {key!r}") from None
+    except (MemoryError, RecursionError) as exc:
+        raise PoseDataError(f"pickled data too large or deep ({type(exc).__name__})", path, f"key {key!r}") from None
 
 
 def _item(value, path: Path, key: str):
