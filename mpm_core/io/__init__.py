@@ -13,6 +13,7 @@ Image size: explicit > file > video beside > None.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,6 +208,22 @@ def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
     return out
 
 
+def _name_the_file(read):
+    """Every ``PoseDataError`` out of ``read`` names the file (a layout or sequence check deep down may not)."""
+
+    @functools.wraps(read)
+    def wrapper(path, *args, **kwargs):
+        try:
+            return read(path, *args, **kwargs)
+        except PoseDataError as exc:
+            if exc.path is not None:
+                raise
+            raise PoseDataError(exc.problem, path, exc.where) from None
+
+    return wrapper
+
+
+@_name_the_file
 def load_2d(
     path: str | os.PathLike,
     layout: str | None = None,
@@ -277,6 +294,7 @@ def read_2d(
         raise PoseDataError(exc.problem, path, "person") from None
 
 
+@_name_the_file
 def load_3d(path: str | os.PathLike, layout: str | None = None, fps: float | None = None) -> Loaded3D:
     """Read a 3D file (canonical CSV/NPZ, BVH, ASF/AMC) in metres, with where its fps came from.
 

@@ -95,7 +95,10 @@ def read_bytes_bounded(path: str | os.PathLike, max_bytes: int = MAX_TEXT_BYTES)
         raise PoseDataError(f"file is {size:,} bytes, over the limit of {max_bytes:,}", path)
     try:
         with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)
+            # read(n) allocates n bytes up front: ask for the stat size (+1 to see growth), not the limit
+            data = f.read(size + 1)
+            if len(data) > size:
+                data += f.read(max_bytes + 1 - len(data))
     except OSError as exc:
         raise PoseDataError(f"cannot read: {exc.strerror or exc}", path) from None
     if len(data) > max_bytes:  # grew after the stat
@@ -198,7 +201,7 @@ def check_pixels(
         bad = visible & ~(np.abs(xy) <= MAX_ABS_PIXELS).all(axis=-1)
     if bad.any():
         idx = first_bad(bad)
-        value = xy[idx].tolist()
+        value = [float(v) for v in xy[idx]]
         place = _place(idx, frames)
         raise PoseDataError(f"{place}coordinate {value} is not finite or beyond ±{MAX_ABS_PIXELS:g} px", path, where)
 
@@ -210,7 +213,9 @@ def check_not_infinite(arr: np.ndarray, path: str | os.PathLike | None, where: s
     if bad.any():
         idx = first_bad(bad)
         place = "[" + ", ".join(map(str, idx)) + "]"
-        raise PoseDataError(f"value {arr[idx]!r} at {place} is not finite or beyond ±{MAX_ABS_PIXELS:g}", path, where)
+        raise PoseDataError(
+            f"value {float(arr[idx])!r} at {place} is not finite or beyond ±{MAX_ABS_PIXELS:g}", path, where
+        )
 
 
 def clip_scores(
@@ -221,7 +226,9 @@ def clip_scores(
         bad = visible & ~((scores >= 0) & (scores <= MAX_SCORE))
     if bad.any():
         idx = first_bad(bad)
-        raise PoseDataError(f"{_place(idx, frames)}score {scores[idx]!r} is not in [0, {MAX_SCORE:g}]", path, where)
+        raise PoseDataError(
+            f"{_place(idx, frames)}score {float(scores[idx])!r} is not in [0, {MAX_SCORE:g}]", path, where
+        )
     return np.where(visible, np.clip(scores, 0.0, 1.0), 0.0)
 
 
