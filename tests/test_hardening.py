@@ -414,3 +414,91 @@ def test_a_one_hour_file_still_loads(tmp_path):
     seq = read_2d(path, fps=30)
     assert seq.num_frames == frames and seq.num_frames / seq.fps == pytest.approx(3600)
     assert float(seq.scores.max()) == 1.0
+
+
+# -- found by the fuzzer (scripts/fuzz_readers.py), pinned as examples ------------------------------------------
+def test_fuzz_mediapipe_width_of_400_digits(tmp_path):
+    """OverflowError converting the image width to float."""
+    path = tmp_path / "pose.json"
+    lms = [{"x": 0.5, "y": 0.5, "visibility": 0.9}] * 33
+    path.write_text(json.dumps({"width": 10**400, "height": 480, "frames": [{"frame": 0, "landmarks": lms}]}))
+    with pytest.raises(PoseDataError, match=r"pose\.json: width/height: image size \(1000.*is not \(width, height\)"):
+        read_any(path)
+
+
+def test_fuzz_openpose_person_id_of_400_digits(tmp_path):
+    """OverflowError in the track id check: a huge id is not a track id (people tracked by position)."""
+    path = tmp_path / "video_000000000003_keypoints.json"
+    person = {"person_id": [10**400], "pose_keypoints_2d": [100.0, 200.0, 0.9] * 25}
+    path.write_text(json.dumps({"version": 1.3, "people": [person]}))
+    seq = read_2d(path)
+    assert seq.start_frame == 3 and seq.visible.all()
+
+
+def test_fuzz_detectron2_boxes_not_an_array(tmp_path):
+    """TypeError: len() of unsized object, for a 0-d ``boxes`` array."""
+    path = tmp_path / "clip.mp4.npz"
+    kp = np.zeros((1, 4, 17))
+    keypoints = np.empty((1, 2), dtype=object)
+    keypoints[0, 0], keypoints[0, 1] = [], kp
+    np.savez(path, boxes=np.array(3.0), keypoints=keypoints)
+    with pytest.raises(PoseDataError, match=r"clip\.mp4\.npz: key 'boxes': 'boxes' is not a per-frame array"):
+        read_any(path)
+
+
+def test_fuzz_npz_text_with_invalid_code_points(tmp_path):
+    """SystemError (invalid maximum character) turning a corrupt ``<U`` array into a string."""
+    path = tmp_path / "pose.npz"
+    from mpm_core.io.canonical import write_npz_3d
+    from mpm_core.sequence import PoseSequence3D
+
+    write_npz_3d(path, PoseSequence3D(np.zeros((2, 17, 3), np.float32), layout="h36m17", fps=30.0))
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    layout = bytearray(members["layout.npy"])
+    layout[-2] = 0x7F  # the high byte of the last UTF-32 character: code point 0x7F00xxxx
+    members["layout.npy"] = bytes(layout)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(PoseDataError, match=r"pose\.npz: key 'layout': text array holds invalid characters"):
+        read_any(path)
+
+
+def test_fuzz_detectron2_complex_keypoints_are_refused_without_a_warning(tmp_path, recwarn):
+    path = tmp_path / "clip.mp4.npz"
+    boxes = np.empty((1, 2), dtype=object)
+    boxes[0, 0], boxes[0, 1] = [], np.array([[0.0, 0.0, 10.0, 10.0, 0.9]])
+    keypoints = np.empty((1, 2), dtype=object)
+    keypoints[0, 0], keypoints[0, 1] = [], np.ones((1, 4, 17), complex)
+    np.savez(path, boxes=boxes, keypoints=keypoints)
+    with pytest.raises(PoseDataError, match=r"clip\.mp4\.npz: frame 0: complex numbers in boxes/keypoints"):
+        read_any(path)
+    assert not [w for w in recwarn if "complex" in str(w.message).lower()]
+
+
+def test_fuzz_mediapipe_csv_value_of_1e308(tmp_path):
+    """An overflow warning scaling 1e308 by the image width, then an infinite coordinate."""
+    from mpm_core.skeleton import MEDIAPIPE33
+
+    cols = ["frame"] + [f"{n}_{c}" for n in MEDIAPIPE33.joint_names for c in ("x", "y")]
+    row = ["0"] + ["0.5"] * 66
+    row[1] = "1e308"
+    path = tmp_path / "pose.csv"
+    path.write_text("# width=640\n# height=480\n" + ",".join(cols) + "\n" + ",".join(row) + "\n")
+    with pytest.raises(PoseDataError, match=r"pose\.csv: line 4 column 'nose_x': '1e308' is not finite"):
+        read_any(path)
+
+
+def test_fuzz_3d_joints_beyond_100_km_are_refused(tmp_path):
+    """Mocap kinematics that overflow (a warning, then float32 infinities) end in one check: every visible
+    3D joint within ``MAX_ABS_METRES`` of the origin, named by frame and joint."""
+    from mpm_core.io.canonical import write_csv_3d
+    from mpm_core.sequence import PoseSequence3D
+
+    kp = np.zeros((3, 17, 3), np.float32)
+    kp[1, 5, 0] = 999_999.0  # metres: within the per-value limit of 1e6, 1,000 km from the origin
+    path = tmp_path / "far.csv"
+    write_csv_3d(path, PoseSequence3D(kp, layout="h36m17", fps=30.0))
+    with pytest.raises(PoseDataError, match=r"far\.csv: frame 1: joint .* is 1e\+06 m away: beyond 100000 m"):
+        read_any(path)

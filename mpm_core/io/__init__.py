@@ -148,6 +148,10 @@ def _raw_from_sequence(seq: PoseSequence2D, fmt: str, has_fps: bool, has_size: b
     )
 
 
+#: Largest distance of a 3D joint from the origin, in metres (a mocap stage is tens of metres).
+MAX_ABS_METRES = 1e5
+#: Track ids from a file must fit a 32-bit int (they become ``person_id``).
+MAX_TRACK_ID = 2**31
 #: Bytes per (frame, joint) cell of a dense 2D track: float32 x, y, score and a bool.
 _CELL_BYTES_2D = 13
 
@@ -167,6 +171,8 @@ def check_raw(raw: RawPoses, path: Path) -> None:
             check_count(len(det.visible), MAX_JOINTS, "joints", path, where)
             check_pixels(det.keypoints, det.visible, path, where)
             det.scores = clip_scores(det.scores, det.visible, path, where)
+            if det.track_id is not None and not -MAX_TRACK_ID <= det.track_id < MAX_TRACK_ID:
+                raise PoseDataError(f"track id {det.track_id:.3g} is out of range", path, where)
             if det.box is not None:
                 box = np.asarray(det.box, np.float64)
                 det.box = box if np.isfinite(box).all() and (np.abs(box) <= 1e6).all() else None
@@ -302,6 +308,27 @@ def load_3d(path: str | os.PathLike, layout: str | None = None, fps: float | Non
     """
     path = Path(path)
     fmt = detect_format(path)
+    with np.errstate(all="ignore"):  # overflow in a mocap file's kinematics: its result is checked below
+        seq, hidden, fps_source = _read_3d(path, fmt, layout)
+    if not seq.visible.any():
+        raise PoseDataError("no visible joint in any frame (all missing or NaN)", path)
+    with np.errstate(invalid="ignore"):
+        too_far = seq.visible & ~(np.abs(seq.keypoints) <= MAX_ABS_METRES).all(axis=-1)
+    if too_far.any():
+        t, j = (int(i) for i in np.argwhere(too_far)[0])
+        raise PoseDataError(
+            f"joint {seq.layout_info.joint_names[j]} is {float(np.abs(seq.keypoints[t, j]).max()):.3g} m away:"
+            f" beyond {MAX_ABS_METRES:g} m (corrupt offsets or units?)",
+            path,
+            f"frame {seq.start_frame + t}",
+        )
+    if fps is not None:
+        seq = seq.replace(fps=check_fps(fps, path, "fps argument"))
+        fps_source = "argument"
+    return Loaded3D(seq, fmt, fps_source, hidden)
+
+
+def _read_3d(path: Path, fmt: str, layout: str | None):
     hidden = None
     if fmt in ("csv-3d", "npz-3d"):
         from mpm_core.io.canonical import read_csv_3d, read_npz_3d
@@ -319,12 +346,7 @@ def load_3d(path: str | os.PathLike, layout: str | None = None, fps: float | Non
         seq, fps_source = load_amc_h36m(path), "file"
     else:
         raise PoseDataError(f"this is a 2D file ({FORMATS[fmt]}); use read_2d", path)
-    if not seq.visible.any():
-        raise PoseDataError("no visible joint in any frame (all missing or NaN)", path)
-    if fps is not None:
-        seq = seq.replace(fps=check_fps(fps, path, "fps argument"))
-        fps_source = "argument"
-    return Loaded3D(seq, fmt, fps_source, hidden)
+    return seq, hidden, fps_source
 
 
 def read_3d(path: str | os.PathLike, layout: str | None = None, fps: float | None = None) -> PoseSequence3D:

@@ -196,10 +196,10 @@ def check_image_size(size: Any, path: str | os.PathLike | None, where: str | Non
     """``(width, height)`` as positive ints no larger than ``MAX_IMAGE_SIDE``."""
     try:
         w, h = (float(v) for v in size)
-    except (TypeError, ValueError):
-        raise PoseDataError(f"image size {size!r} is not (width, height)", path, where) from None
+    except (TypeError, ValueError, OverflowError):
+        raise PoseDataError(f"image size {_short(size)} is not (width, height)", path, where) from None
     if not (w.is_integer() and h.is_integer() and 0 < w <= MAX_IMAGE_SIDE and 0 < h <= MAX_IMAGE_SIDE):
-        raise PoseDataError(f"image size {size!r} is not two whole numbers in 1..{MAX_IMAGE_SIDE}", path, where)
+        raise PoseDataError(f"image size {_short(size)} is not two whole numbers in 1..{MAX_IMAGE_SIDE}", path, where)
     return int(w), int(h)
 
 

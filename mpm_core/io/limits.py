@@ -312,9 +312,17 @@ def check_npy_backed(header: NpyHeader, available: int, path, where: str | None)
         )
 
 
-def array_from_header(header: NpyHeader, data: bytes) -> np.ndarray:
+#: Largest Unicode code point; a ``<U`` array holding more cannot become Python strings.
+_MAX_CODE_POINT = 0x10FFFF
+
+
+def array_from_header(header: NpyHeader, data: bytes, path=None, where: str | None = None) -> np.ndarray:
     """The array of a checked plain header over ``data`` (copied: writable, owning its memory)."""
     order = "F" if header.fortran_order else "C"
+    if header.dtype.kind == "U" and data:
+        points = np.frombuffer(data, dtype=header.dtype.byteorder.replace("|", "=") + "u4")
+        if int(points.max()) > _MAX_CODE_POINT:
+            raise PoseDataError("text array holds invalid characters (code points beyond U+10FFFF)", path, where)
     arr = np.frombuffer(data, dtype=header.dtype, count=math.prod(header.shape))
     return arr.reshape(header.shape, order=order).copy(order="C")
 
@@ -330,7 +338,7 @@ def load_npy_file(path: str | os.PathLike) -> np.ndarray:
             raise PoseDataError(f"cannot read array: object arrays are refused (dtype {header.dtype})", path)
         check_npy_backed(header, size - header.header_bytes, path, None)
         data = f.read(header.data_bytes)
-    return array_from_header(header, data)
+    return array_from_header(header, data, path)
 
 
 def npz_members(path: str | os.PathLike, z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -400,7 +408,7 @@ def load_npz_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 raise PoseDataError(
                     f"cannot read arrays: object arrays are refused (dtype {header.dtype})", path, f"key {key!r}"
                 )
-            out[key] = array_from_header(header, data.getvalue())
+            out[key] = array_from_header(header, data.getvalue(), path, f"key {key!r}")
     return out
 
 

@@ -43,7 +43,7 @@ from mpm_core.io.common import (
     probe_video,
     resolve_layout,
 )
-from mpm_core.io.limits import check_frame_number
+from mpm_core.io.limits import MAX_ABS_PIXELS, check_frame_number
 from mpm_core.skeleton import MEDIAPIPE33
 
 NUM_LANDMARKS = 33
@@ -76,9 +76,14 @@ def _to_float(text: str, path: Path, line: int, col: str) -> float:
     if not text:
         return np.nan
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise PoseDataError(f"{text!r} is not a number", path, f"line {line} column {col!r}") from None
+        raise PoseDataError(f"{text[:40]!r} is not a number", path, f"line {line} column {col!r}") from None
+    if abs(value) > MAX_ABS_PIXELS:  # NaN passes: a missing value
+        raise PoseDataError(
+            f"{text[:40]!r} is not finite or beyond ±{MAX_ABS_PIXELS:g}", path, f"line {line} column {col!r}"
+        )
+    return value
 
 
 def _read_csv(path: Path) -> tuple[dict[int, np.ndarray], dict[str, str]]:

@@ -29,7 +29,8 @@ def read_npy(path: str | os.PathLike, layout: str | None = None) -> RawPoses:
         raise PoseDataError("zero frames", path)
     check_count(len(arr), MAX_FRAMES, "frames", path)
     name = resolve_layout(arr.shape[1], layout, path)
-    arr = arr.astype(np.float64)
+    with np.errstate(all="ignore"):  # a value too large for float64 is refused just below
+        arr = arr.astype(np.float64)
     check_not_infinite(arr, path, "array")
     xy = arr[..., :2]
     score = arr[..., 2] if arr.shape[2] == 3 else np.ones(arr.shape[:2])

@@ -33,7 +33,14 @@ from mpm_core.io.common import (
     resolve_layout,
     sigmoid,
 )
-from mpm_core.io.limits import array_from_header, npz_members, open_npz, read_npz_member
+from mpm_core.io.limits import (
+    MAX_FRAMES,
+    array_from_header,
+    check_count,
+    npz_members,
+    open_npz,
+    read_npz_member,
+)
 
 #: VideoPose3D layout names -> ours.
 _VP3D_LAYOUTS = {"coco": "coco17", "h36m": "h36m17", "detectron2": "coco17"}
@@ -85,7 +92,7 @@ def load_npz_restricted(path: str | os.PathLike) -> dict[str, object]:
             if header.dtype.hasobject:
                 out[key] = _unpickle(data, path, key)
             else:
-                out[key] = array_from_header(header, data.getvalue())
+                out[key] = array_from_header(header, data.getvalue(), path, f"key {key!r}")
     return out
 
 
@@ -166,6 +173,11 @@ def read_detectron2_npz(path: str | os.PathLike, layout: str | None = None) -> R
         if key not in data:
             raise PoseDataError(f"key {key!r} is missing", path)
     boxes, keypoints = data["boxes"], data["keypoints"]
+    for key, value in (("boxes", boxes), ("keypoints", keypoints)):
+        if not isinstance(value, np.ndarray) or value.ndim < 1:
+            shape = getattr(value, "shape", type(value).__name__)
+            raise PoseDataError(f"'{key}' is not a per-frame array (got {shape})", path, f"key {key!r}")
+    check_count(len(boxes), MAX_FRAMES, "frames", path, "key 'boxes'")
     if len(boxes) != len(keypoints):
         raise PoseDataError(f"{len(boxes)} frames of boxes but {len(keypoints)} of keypoints", path)
     if len(boxes) == 0:
@@ -175,10 +187,14 @@ def read_detectron2_npz(path: str | os.PathLike, layout: str | None = None) -> R
     for t in range(len(boxes)):
         where = f"frame {t}"
         try:
+            if np.iscomplexobj(boxes[t][1]) or np.iscomplexobj(keypoints[t][1]):
+                raise PoseDataError("complex numbers in boxes/keypoints", path, where)
             frame_boxes = np.asarray(boxes[t][1], dtype=np.float64)
             frame_kp = np.asarray(keypoints[t][1], dtype=np.float64)
-        except (IndexError, TypeError, ValueError) as exc:
-            raise PoseDataError(f"unexpected boxes/keypoints entry ({exc})", path, where) from None
+        except PoseDataError:
+            raise
+        except (IndexError, TypeError, ValueError, OverflowError, KeyError) as exc:
+            raise PoseDataError(f"unexpected boxes/keypoints entry ({str(exc)[:80]})", path, where) from None
         if frame_boxes.size == 0 or frame_kp.size == 0:
             detections[t] = []  # nobody detected: a missing frame
             continue
