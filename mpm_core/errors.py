@@ -23,10 +23,11 @@ def check_fps(fps: float, path: str | os.PathLike | None = None, where: str | No
     """Validate a frame rate: finite, > 0 and at most ``MAX_FPS``."""
     try:
         value = float(fps)
-    except (TypeError, ValueError):
-        raise PoseDataError(f"fps {fps!r} is not a number", path, where) from None
+    except (TypeError, ValueError, OverflowError):
+        shown = repr(fps) if len(repr(fps)) <= 40 else repr(fps)[:37] + "..."
+        raise PoseDataError(f"fps {shown} is not a number", path, where) from None
     if not (value > 0 and value <= MAX_FPS):
-        raise PoseDataError(f"fps {fps!r} is not in (0, {MAX_FPS:g}]", path, where)
+        raise PoseDataError(f"fps {value!r} is not in (0, {MAX_FPS:g}]", path, where)
     return value
 
 

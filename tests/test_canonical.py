@@ -26,6 +26,7 @@ def sequences(draw, dims: int):
     scale = 2000.0 if dims == 2 else 3.0
     kp = (rng.standard_normal((t, layout.num_joints, dims)) * scale).astype(np.float32)
     visible = rng.random((t, layout.num_joints)) > draw(st.sampled_from([0.0, 0.3, 1.0]))
+    visible[0, 0] = True  # a file with no visible joint at all is refused (issue 17)
     scores = rng.random((t, layout.num_joints)).astype(np.float32)
     fps = draw(st.sampled_from([30.0, 29.97, 23.976, 1.0, 0.5, 120.0, 1000 / 7]))
     start = draw(st.integers(-5, 10_000))
@@ -174,7 +175,7 @@ def test_npz_bad_inputs(tmp_path):
     with pytest.raises(PoseDataError, match="zero frames"):
         read_2d(p)
     np.savez(p, keypoints=np.array([[None]], dtype=object), fps=30.0, layout="coco17")
-    with pytest.raises(PoseDataError, match="pose.npz: cannot read arrays"):
+    with pytest.raises(PoseDataError, match="pose.npz: key .keypoints.: cannot read arrays"):
         read_2d(p)
     write_npz_2d(p, PoseSequence2D(kp, layout="coco17"))
     p.write_bytes(p.read_bytes()[:300])

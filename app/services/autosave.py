@@ -44,7 +44,7 @@ def leftover_autosaves(folder: Path | None = None) -> list[Path]:
     found = []
     for path in folder.glob(f"autosave-*{SUFFIX}"):
         m = _NAME.match(path.name)
-        if m and not _alive(int(m.group(1))):
+        if m and path.is_file() and not _alive(int(m.group(1))):  # a FIFO or folder is never opened
             found.append(path)
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 

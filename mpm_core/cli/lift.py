@@ -159,6 +159,10 @@ def _plan(args: argparse.Namespace, three_d: bool) -> tuple[list[_Job], bool]:
     source, output = Path(args.input), Path(args.output)
     if not source.exists():
         raise PoseDataError("no such file or folder", source)
+    if not source.is_dir():
+        from mpm_core.io.limits import check_regular_file
+
+        check_regular_file(source)  # a FIFO or device: refused at once, never opened
     single = source.is_file() or (not three_d and _is_openpose_folder(source))
     if single:
         if not output.suffix:

@@ -13,6 +13,7 @@ Image size: explicit > file > video beside > None.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,16 @@ import numpy as np
 from mpm_core.errors import PoseDataError, check_fps
 from mpm_core.io.common import RawPoses, check_image_size, resolve_fps_and_size
 from mpm_core.io.detect import FORMATS, detect_format, is_3d_format
+from mpm_core.io.limits import (
+    MAX_FRAMES,
+    MAX_JOINTS,
+    MAX_PEOPLE,
+    check_count,
+    check_dense,
+    check_frame_number,
+    check_pixels,
+    clip_scores,
+)
 from mpm_core.sequence import PoseSequence2D, PoseSequence3D
 
 __all__ = [
@@ -137,10 +148,45 @@ def _raw_from_sequence(seq: PoseSequence2D, fmt: str, has_fps: bool, has_size: b
     )
 
 
+#: Largest distance of a 3D joint from the origin, in metres (a mocap stage is tens of metres).
+MAX_ABS_METRES = 1e5
+#: Track ids from a file must fit a 32-bit int (they become ``person_id``).
+MAX_TRACK_ID = 2**31
+#: Bytes per (frame, joint) cell of a dense 2D track: float32 x, y, score and a bool.
+_CELL_BYTES_2D = 13
+
+
+def check_raw(raw: RawPoses, path: Path) -> None:
+    """Limits every 2D reader's output must meet, checked before dense arrays are built: frame numbers and
+    counts, people per frame, joints, visible coordinates finite and within ``MAX_ABS_PIXELS``, scores in
+    ``[0, MAX_SCORE]`` (clipped to 1 in place). Names the frame and the joint of the first bad value."""
+    check_count(len(raw.frames), MAX_FRAMES, "frames", path)
+    for frame in (raw.frames[0], raw.frames[-1]) if raw.frames else ():
+        check_frame_number(frame, path, None, allow_negative=True)
+    for frame, dets in raw.detections.items():
+        check_frame_number(frame, path, None, allow_negative=True)
+        check_count(len(dets), MAX_PEOPLE, "people in one frame", path, f"frame {frame}")
+        for k, det in enumerate(dets):
+            where = f"frame {frame} person {k}"
+            check_count(len(det.visible), MAX_JOINTS, "joints", path, where)
+            check_pixels(det.keypoints, det.visible, path, where)
+            det.scores = clip_scores(det.scores, det.visible, path, where)
+            if det.track_id is not None and not -MAX_TRACK_ID <= det.track_id < MAX_TRACK_ID:
+                raise PoseDataError(f"track id {det.track_id:.3g} is out of range", path, where)
+            if det.box is not None:
+                box = np.asarray(det.box, np.float64)
+                det.box = box if np.isfinite(box).all() and (np.abs(box) <= 1e6).all() else None
+
+
 def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
     from mpm_core.tracking import track_detections, tracks_from_ids
 
     tracks = tracks_from_ids(raw.detections) if raw.tracked else track_detections(raw.detections)
+    cells = 0
+    for track in tracks:
+        sample = next(iter(track.detections.values()))
+        cells += (track.last_frame - track.first_frame + 1) * len(sample.visible)
+    check_dense(cells, _CELL_BYTES_2D, f"{len(tracks)} person track(s)", path)
     out = []
     for track in tracks:
         first, last = track.first_frame, track.last_frame
@@ -168,6 +214,22 @@ def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
     return out
 
 
+def _name_the_file(read):
+    """Every ``PoseDataError`` out of ``read`` names the file (a layout or sequence check deep down may not)."""
+
+    @functools.wraps(read)
+    def wrapper(path, *args, **kwargs):
+        try:
+            return read(path, *args, **kwargs)
+        except PoseDataError as exc:
+            if exc.path is not None:
+                raise
+            raise PoseDataError(exc.problem, path, exc.where) from None
+
+    return wrapper
+
+
+@_name_the_file
 def load_2d(
     path: str | os.PathLike,
     layout: str | None = None,
@@ -188,10 +250,11 @@ def load_2d(
     if image_size is not None:
         image_size = check_image_size(image_size, path, "image size argument")
     raw = _read_raw(path, fmt, layout, image_size, video)
+    check_raw(raw, path)
     resolve_fps_and_size(raw, path, fps, image_size)
     tracks = _sequences(raw, path)
-    if not tracks:
-        raise PoseDataError("no person detected in any frame", path)
+    if not tracks or not any(t.visible.any() for t in tracks):
+        raise PoseDataError("no visible joint in any frame (all missing, NaN or zero-confidence)", path)
     return Loaded2D(
         tracks=tracks,
         format=fmt,
@@ -237,6 +300,7 @@ def read_2d(
         raise PoseDataError(exc.problem, path, "person") from None
 
 
+@_name_the_file
 def load_3d(path: str | os.PathLike, layout: str | None = None, fps: float | None = None) -> Loaded3D:
     """Read a 3D file (canonical CSV/NPZ, BVH, ASF/AMC) in metres, with where its fps came from.
 
@@ -244,6 +308,27 @@ def load_3d(path: str | os.PathLike, layout: str | None = None, fps: float | Non
     """
     path = Path(path)
     fmt = detect_format(path)
+    with np.errstate(all="ignore"):  # overflow in a mocap file's kinematics: its result is checked below
+        seq, hidden, fps_source = _read_3d(path, fmt, layout)
+    if not seq.visible.any():
+        raise PoseDataError("no visible joint in any frame (all missing or NaN)", path)
+    with np.errstate(invalid="ignore"):
+        too_far = seq.visible & ~(np.abs(seq.keypoints) <= MAX_ABS_METRES).all(axis=-1)
+    if too_far.any():
+        t, j = (int(i) for i in np.argwhere(too_far)[0])
+        raise PoseDataError(
+            f"joint {seq.layout_info.joint_names[j]} is {float(np.abs(seq.keypoints[t, j]).max()):.3g} m away:"
+            f" beyond {MAX_ABS_METRES:g} m (corrupt offsets or units?)",
+            path,
+            f"frame {seq.start_frame + t}",
+        )
+    if fps is not None:
+        seq = seq.replace(fps=check_fps(fps, path, "fps argument"))
+        fps_source = "argument"
+    return Loaded3D(seq, fmt, fps_source, hidden)
+
+
+def _read_3d(path: Path, fmt: str, layout: str | None):
     hidden = None
     if fmt in ("csv-3d", "npz-3d"):
         from mpm_core.io.canonical import read_csv_3d, read_npz_3d
@@ -261,10 +346,7 @@ def load_3d(path: str | os.PathLike, layout: str | None = None, fps: float | Non
         seq, fps_source = load_amc_h36m(path), "file"
     else:
         raise PoseDataError(f"this is a 2D file ({FORMATS[fmt]}); use read_2d", path)
-    if fps is not None:
-        seq = seq.replace(fps=check_fps(fps, path, "fps argument"))
-        fps_source = "argument"
-    return Loaded3D(seq, fmt, fps_source, hidden)
+    return seq, hidden, fps_source
 
 
 def read_3d(path: str | os.PathLike, layout: str | None = None, fps: float | None = None) -> PoseSequence3D:

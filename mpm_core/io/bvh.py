@@ -20,16 +20,27 @@ Coordinates stay in the file's units and axes here; ``load_bvh_h36m`` converts t
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import re
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mpm_core.errors import PoseDataError, check_fps
+from mpm_core.io.limits import (
+    MAX_ABS_VALUE,
+    MAX_FRAMES,
+    MAX_JOINTS,
+    MAX_NESTING,
+    MAX_TEXT_BYTES,
+    check_dense,
+    read_bytes_bounded,
+)
 from mpm_core.kinematics import axis_rotation, forward_kinematics
 
 #: Channel names (lower-case) and what they drive.
@@ -153,19 +164,24 @@ class BvhMotion:
 
 def read_text(path: str | os.PathLike) -> str:
     """The text of a plain or gzipped file (latin-1, so that no byte can fail to decode)."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise PoseDataError(f"cannot read: {exc.strerror or exc}", path) from None
+    raw = read_bytes_bounded(Path(path), MAX_TEXT_BYTES)
     if raw[:2] == GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise PoseDataError(f"corrupt gzip data: {exc}", path) from None
+        raw = _gunzip_bounded(raw, path)
     if raw.startswith(UTF8_BOM):
         raw = raw[len(UTF8_BOM) :]
     return raw.decode("latin-1")
+
+
+def _gunzip_bounded(raw: bytes, path) -> bytes:
+    """Decompress gzip data, stopping with ``PoseDataError`` past ``MAX_TEXT_BYTES`` (a gzip bomb)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as g:
+            out = g.read(MAX_TEXT_BYTES + 1)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise PoseDataError(f"corrupt gzip data: {exc}", path) from None
+    if len(out) > MAX_TEXT_BYTES:
+        raise PoseDataError(f"gzip data expands beyond {MAX_TEXT_BYTES:,} bytes", path)
+    return out
 
 
 def read_bvh(path: str | os.PathLike) -> BvhMotion:
@@ -192,6 +208,8 @@ def parse_bvh(text: str, path: str = "") -> BvhMotion:
     hier = _HierarchyParser(lines, first + 1, motion_at, src)
     hier.parse()
     frame_time, motion = _parse_motion(lines, motion_at, hier.num_channels, src)
+    points = len(hier.names) + len(hier.end_sites)
+    check_dense(len(motion) * points, _FK_CELL_BYTES, f"{len(motion)} frames x {points} joints", src)
     return BvhMotion(
         joint_names=hier.names,
         parents=hier.parents,
@@ -268,8 +286,8 @@ class _HierarchyParser:
                 v = float(tok)
             except ValueError:
                 raise self._err(f"{what}: {tok!r} is not a number", ln) from None
-            if not math.isfinite(v):
-                raise self._err(f"{what}: {tok!r} is not finite", ln)
+            if not abs(v) <= MAX_ABS_VALUE:
+                raise self._err(f"{what}: {tok[:40]!r} is not finite or beyond ±{MAX_ABS_VALUE:g}", ln)
             vals.append(v)
         return vals
 
@@ -280,12 +298,16 @@ class _HierarchyParser:
             kw, name, line = self._next()
             if kw != "ROOT":
                 raise self._err(f"expected ROOT, found {kw!r}", line)
-            self._joint(name, -1, line)
+            self._joint(name, -1, line, 1)
         if len(set(self.names)) != len(self.names):
             dup = sorted({n for n in self.names if self.names.count(n) > 1})
             raise self._err(f"duplicate joint names: {', '.join(dup)}")
 
-    def _joint(self, name: str, parent: int, line: int) -> None:
+    def _joint(self, name: str, parent: int, line: int, depth: int) -> None:
+        if depth > MAX_NESTING:
+            raise self._err(f"joint {name[:40]!r} is nested {depth} levels deep, over the limit of {MAX_NESTING}", line)
+        if len(self.names) >= MAX_JOINTS:
+            raise self._err(f"more than {MAX_JOINTS} joints", line)
         self._expect("{")
         index = len(self.names)
         self.names.append(name)
@@ -323,7 +345,7 @@ class _HierarchyParser:
         self.num_channels += len(chans)
         while tok != "}":
             if tok == "JOINT":
-                self._joint(arg, index, ln)
+                self._joint(arg, index, ln, depth + 1)
             elif tok == "END":
                 self._expect("{")
                 t2, _, l2 = self._next()
@@ -362,6 +384,8 @@ def _parse_motion(lines: list[str], motion_at: int, num_channels: int, src: str 
         raise PoseDataError(f"frame count {tok!r} is not an integer", src, f"line {ln + 1}") from None
     if frames <= 0:
         raise PoseDataError(f"zero frames (Frames: {frames})", src, f"line {ln + 1}")
+    if frames > MAX_FRAMES:
+        raise PoseDataError(f"Frames: {frames:,} is over the limit of {MAX_FRAMES:,}", src, f"line {ln + 1}")
     if len(header) < 2 or not _FRAME_TIME_RE.match(header[1][1]):
         where = f"line {header[1][0] + 1}" if len(header) > 1 else f"line {ln + 2}"
         raise PoseDataError("expected 'Frame Time: <seconds>' after Frames", src, where)
@@ -387,6 +411,10 @@ def _parse_motion(lines: list[str], motion_at: int, num_channels: int, src: str 
     return frame_time, motion
 
 
+#: Bytes per (frame, point) of forward kinematics: local and global 3x3 rotations, translations, positions.
+_FK_CELL_BYTES = 2 * 72 + 2 * 24
+
+
 def _parse_values(data: list[tuple[int, str]], num_channels: int, src: str | None) -> np.ndarray:
     """``(T, C)`` values. Fast path parses the whole block in C; on any problem, a line-by-line pass finds it."""
     if num_channels == 0:
@@ -398,7 +426,7 @@ def _parse_values(data: list[tuple[int, str]], num_channels: int, src: str | Non
             flat = np.fromstring(block, dtype=np.float64, sep=" ")
         except (ValueError, DeprecationWarning):
             flat = None
-    if flat is not None and flat.size == len(data) * num_channels and np.isfinite(flat).all():
+    if flat is not None and flat.size == len(data) * num_channels and (np.abs(flat) <= MAX_ABS_VALUE).all():
         values = flat.reshape(len(data), num_channels)
         # A short line and a long line could cancel out in the total: check each line's count cheaply.
         counts = np.fromiter((len(s.split()) for _, s in data), dtype=np.int64, count=len(data))
@@ -414,8 +442,10 @@ def _parse_values(data: list[tuple[int, str]], num_channels: int, src: str | Non
                 v = float(tok)
             except ValueError:
                 raise PoseDataError(f"value {col + 1} {tok!r} is not a number", src, where) from None
-            if not math.isfinite(v):
-                raise PoseDataError(f"value {col + 1} {tok!r} is not finite", src, where)
+            if not abs(v) <= MAX_ABS_VALUE:
+                raise PoseDataError(
+                    f"value {col + 1} {tok[:40]!r} is not finite or beyond ±{MAX_ABS_VALUE:g}", src, where
+                )
     raise PoseDataError("motion data could not be parsed", src)  # pragma: no cover - the loop finds the cause
 
 

@@ -35,7 +35,6 @@ import csv
 import io
 import math
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +43,15 @@ import numpy as np
 from mpm_core.atomic import atomic_write
 from mpm_core.errors import PoseDataError, check_fps
 from mpm_core.io.common import check_image_size, read_text_file
+from mpm_core.io.limits import (
+    MAX_ABS_PIXELS,
+    MAX_FRAMES,
+    check_count,
+    check_dense,
+    check_frame_number,
+    check_not_infinite,
+    load_npz_arrays,
+)
 from mpm_core.sequence import COORDS, UNITS, PoseSequence2D, PoseSequence3D
 from mpm_core.skeleton import LAYOUTS, Layout, get_layout
 
@@ -185,6 +193,7 @@ def _parse_rows(
                     f"frame {cell!r} is not a whole number", path, f"line {line} column 'frame'"
                 ) from None
             frame = int(as_float)
+        check_frame_number(frame, path, f"line {line} column 'frame'", allow_negative=True)
         if previous is not None and frame <= previous:
             problem = f"duplicate frame number {frame}" if frame == previous else f"frame {frame} after {previous}"
             raise PoseDataError(problem + " (frames must increase)", path, f"line {line}")
@@ -194,18 +203,24 @@ def _parse_rows(
             if not text:
                 continue
             try:
-                values[r, c] = float(text)
+                value = float(text)
             except ValueError:
-                raise PoseDataError(f"{text!r} is not a number", path, f"line {line} column {col!r}") from None
+                raise PoseDataError(f"{text[:40]!r} is not a number", path, f"line {line} column {col!r}") from None
+            if abs(value) > MAX_ABS_PIXELS:  # NaN passes: an empty cell's meaning
+                raise PoseDataError(
+                    f"{text[:40]!r} is not finite or beyond ±{MAX_ABS_PIXELS:g}", path, f"line {line} column {col!r}"
+                )
+            values[r, c] = value
     return frames, values
 
 
-def _fill_gaps(frames: np.ndarray, values: np.ndarray) -> tuple[int, np.ndarray]:
+def _fill_gaps(frames: np.ndarray, values: np.ndarray, path: Path | None = None) -> tuple[int, np.ndarray]:
     """Rows for every frame from first to last (missing frames NaN): (start frame, (T, C))."""
     start = int(frames[0])
     total = int(frames[-1]) - start + 1
     if total == len(frames):
         return start, values
+    check_dense(total * values.shape[1], 8, f"frames {start} to {int(frames[-1])}", path)
     full = np.full((total, values.shape[1]), np.nan)
     full[frames - start] = values
     return start, full
@@ -248,7 +263,7 @@ def read_csv_2d(path: str | os.PathLike, layout: str | None = None) -> tuple[Pos
             if (joint, fld) not in index:
                 raise PoseDataError(f"column {joint}_{fld} is missing", path, f"line {table.header_line}")
     frames, values = _parse_rows(table, path, 1, table.columns[1:])
-    start, values = _fill_gaps(frames, values)
+    start, values = _fill_gaps(frames, values, path)
     j = len(joints)
     xy = np.stack([values[:, [index[(n, "x")] for n in joints]], values[:, [index[(n, "y")] for n in joints]]], -1)
     if all((n, "score") in index for n in joints):
@@ -318,10 +333,10 @@ def read_csv_3d(path: str | os.PathLike, layout: str | None = None) -> Canonical
         times, values = values[:, 0], values[:, 1:]
     else:
         times = None
-    start, filled = _fill_gaps(frames, values)
+    start, filled = _fill_gaps(frames, values, path)
     contacts = None
     if contact_values is not None:
-        contacts = np.nan_to_num(_fill_gaps(frames, contact_values)[1], nan=0.0) != 0
+        contacts = np.nan_to_num(_fill_gaps(frames, contact_values, path)[1], nan=0.0) != 0
     xyz = np.stack([filled[:, [index[(n, f)] for n in joints]] for f in ("x", "y", "z")], -1)
     visible = np.isfinite(xyz).all(axis=2)
     scores = None
@@ -467,18 +482,7 @@ def _save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
 
 def load_npz_plain(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """All arrays of an ``.npz`` without unpickling anything (object arrays raise ``PoseDataError``)."""
-    path = Path(path)
-    if path.stat().st_size == 0:
-        raise PoseDataError("file is empty", path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except zipfile.BadZipFile as exc:
-        raise PoseDataError(f"not a valid .npz (zip) file, truncated? ({exc})", path) from None
-    except ValueError as exc:
-        raise PoseDataError(f"cannot read arrays: {exc}", path) from None
-    except (OSError, EOFError) as exc:
-        raise PoseDataError(f"cannot read .npz: {exc}", path) from None
+    return load_npz_arrays(path)
 
 
 def _require(data: dict[str, np.ndarray], key: str, path: Path) -> np.ndarray:
@@ -492,16 +496,22 @@ def _scalar(data: dict[str, np.ndarray], key: str, path: Path, kind=float):
     if value.size != 1:
         raise PoseDataError(f"{key!r} must be a single value, got shape {value.shape}", path, f"key {key!r}")
     try:
-        return kind(value.reshape(()).item())
-    except (TypeError, ValueError):
+        result = kind(value.reshape(()).item())
+    except (TypeError, ValueError, OverflowError):
         raise PoseDataError(f"{key!r} = {value.reshape(()).item()!r} is not a {kind.__name__}", path) from None
+    if kind is int and key == "start_frame":
+        check_frame_number(result, path, f"key {key!r}", allow_negative=True)
+    return result
 
 
 def _npz_layout(data: dict[str, np.ndarray], count: int, explicit: str | None, path: Path) -> Layout:
     name = explicit or (_scalar(data, "layout", path, str) if "layout" in data else None)
     if name is None:
         raise PoseDataError("key 'layout' is missing", path)
-    lay = get_layout(name)
+    try:
+        lay = get_layout(name)
+    except PoseDataError as exc:
+        raise PoseDataError(exc.problem, path, "layout argument" if explicit else "key 'layout'") from None
     if lay.num_joints != count:
         raise PoseDataError(f"layout {lay.name} has {lay.num_joints} joints but the arrays have {count}", path)
     if "joint_names" in data:
@@ -518,7 +528,10 @@ def _float_array(data, key, shape_tail, path: Path) -> np.ndarray:
     if arr.ndim != 1 + len(shape_tail) or any(t is not None and s != t for s, t in zip(arr.shape[1:], shape_tail)):
         want = "(T, " + ", ".join("J" if t is None else str(t) for t in shape_tail) + ")"
         raise PoseDataError(f"{key!r} has shape {arr.shape}, expected {want}", path, f"key {key!r}")
-    return arr.astype(np.float64)
+    check_count(arr.shape[0], MAX_FRAMES, "frames", path, f"key {key!r}")
+    out = arr.astype(np.float64)
+    check_not_infinite(out, path, f"key {key!r}")
+    return out
 
 
 def _optional_tj(data, key, shape, path: Path, dtype) -> np.ndarray | None:

@@ -26,6 +26,10 @@ from mpm_core.io.common import (
     numbers,
     resolve_layout,
 )
+from mpm_core.io.limits import check_dense
+
+#: Bytes per (frame, joint) cell of the dense track built from the detections.
+_CELL_BYTES_2D = 13
 
 
 def _entries(data, path: Path) -> tuple[list, dict]:
@@ -34,7 +38,7 @@ def _entries(data, path: Path) -> tuple[list, dict]:
     if isinstance(data, dict) and isinstance(data.get("annotations"), list):
         names = {}
         for i, image in enumerate(data.get("images") or []):
-            if isinstance(image, dict) and "id" in image and "file_name" in image:
+            if isinstance(image, dict) and isinstance(image.get("id"), (int, str)) and "file_name" in image:
                 names[image["id"]] = frame_number_from_name(image["file_name"], path, f"images[{i}].file_name")
         return data["annotations"], names
     raise PoseDataError("not a COCO/AlphaPose results file: expected a list of detections", path)
@@ -79,7 +83,7 @@ def read_coco_results(path: str | os.PathLike, layout: str | None = None) -> Raw
             if key not in entry:
                 raise PoseDataError(f"key {key!r} is missing", path, where)
         image_id = entry["image_id"]
-        frame = image_frames.get(image_id) if image_frames else None
+        frame = image_frames.get(image_id) if image_frames and isinstance(image_id, (int, str)) else None
         if frame is None:
             frame = frame_number_from_name(image_id, path, f"{where}.image_id")
         where = f"entry {i} (image {image_id!r})"
@@ -109,6 +113,7 @@ def read_coco_results(path: str | os.PathLike, layout: str | None = None) -> Raw
             for d in dets:
                 d.track_id = None
     frames = sorted(detections)
+    check_dense((frames[-1] - frames[0] + 1) * count, _CELL_BYTES_2D, f"frames {frames[0]} to {frames[-1]}", path)
     return RawPoses(
         layout=resolve_layout(count, layout, path),
         frames=list(range(frames[0], frames[-1] + 1)),

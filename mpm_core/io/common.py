@@ -8,7 +8,6 @@ detections into person tracks (``mpm_core.tracking``) and builds ``PoseSequence2
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -19,6 +18,15 @@ from typing import Any
 import numpy as np
 
 from mpm_core.errors import PoseDataError, check_fps
+from mpm_core.io.limits import (
+    MAX_ABS_PIXELS,
+    MAX_FRAMES,
+    MAX_TEXT_BYTES,
+    check_frame_number,
+    decode_text,
+    parse_json_text,
+    read_bytes_bounded,
+)
 from mpm_core.skeleton import get_layout
 
 #: Frame rate used when neither the caller, the file nor a video beside it gives one.
@@ -36,6 +44,8 @@ DETECTOR_LAYOUT_BY_COUNT = {
 }
 #: Largest image side accepted from a file or argument (16K video); larger means a corrupt header.
 MAX_IMAGE_SIDE = 16384
+#: Longest image id / file name read for a frame number.
+MAX_NAME_CHARS = 4096
 _FPS_IN_NAME = re.compile(r"(?<![\d.])(\d{1,4}(?:\.\d+)?)[ _-]?fps(?![a-z])", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 
@@ -95,28 +105,15 @@ class RawPoses:
 
 # -- JSON ---------------------------------------------------------------------------------------------------------
 def read_text_file(path: str | os.PathLike) -> str:
-    """A UTF-8 text file's contents (a BOM is dropped); unreadable, non-UTF-8 or empty files raise ``PoseDataError``."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PoseDataError(f"not UTF-8 text (byte {exc.start})", path) from None
-    except OSError as exc:
-        raise PoseDataError(f"cannot read: {exc.strerror or exc}", path) from None
-    if not text.strip():
-        raise PoseDataError("file is empty", path)
-    return text
+    """A UTF-8 text file's contents (a BOM is dropped); a non-regular, oversized, unreadable, non-UTF-8 or empty
+    file raises ``PoseDataError``."""
+    return decode_text(read_bytes_bounded(path, MAX_TEXT_BYTES), path)
 
 
 def load_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file; empty, truncated or invalid JSON raises ``PoseDataError`` with line and column."""
-    path = Path(path)
-    text = read_text_file(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        hint = " (file truncated?)" if exc.pos >= len(text.rstrip()) else ""
-        raise PoseDataError(f"invalid JSON: {exc.msg}{hint}", path, f"line {exc.lineno} column {exc.colno}") from None
+    """Parse a JSON file within limits (size, nesting); empty, truncated or invalid JSON raises ``PoseDataError``
+    with line and column."""
+    return parse_json_text(read_text_file(path), path)
 
 
 def numbers(values: Any, path: str | os.PathLike, where: str, length: int | None = None) -> np.ndarray:
@@ -126,10 +123,26 @@ def numbers(values: Any, path: str | os.PathLike, where: str, length: int | None
     if length is not None and len(values) != length:
         raise PoseDataError(f"expected {length} values, got {len(values)}", path, where)
     for i, v in enumerate(values):
-        if v is None or (type(v) in (int, float)):
+        if v is None:
             continue
-        raise PoseDataError(f"value {i} is {v!r}, not a number", path, where)
+        if type(v) is float:
+            if math.isnan(v) or abs(v) <= MAX_ABS_PIXELS:
+                continue
+        elif type(v) is int:
+            if abs(v) <= MAX_ABS_PIXELS:
+                continue
+        else:
+            raise PoseDataError(f"value {i} is {_short(v)}, not a number", path, where)
+        raise PoseDataError(f"value {i} is {_short(v)}: not finite or beyond ±{MAX_ABS_PIXELS:g}", path, where)
     return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr`` cut to ``limit`` characters (a 400-digit integer or a huge list stays readable)."""
+    if type(value) is int and abs(value) >= 10**limit:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value) if not isinstance(value, (list, dict)) else f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def keypoint_triples(values: Any, path: str | os.PathLike, where: str, score: str = "confidence") -> np.ndarray:
@@ -145,16 +158,18 @@ def frame_number_from_name(name: str | int, path: str | os.PathLike, where: str)
     if isinstance(name, bool):
         raise PoseDataError(f"image id {name!r} is not a frame number or file name", path, where)
     if isinstance(name, int):
-        return name
+        return check_frame_number(name, path, where)
     if isinstance(name, float) and name.is_integer():
-        return int(name)
-    if isinstance(name, str):
+        return check_frame_number(int(name), path, where)
+    if isinstance(name, str) and len(name) <= MAX_NAME_CHARS:
         stem = os.path.basename(name)
         stem = stem.split(".")[0] if "." in stem else stem
         runs = _DIGITS.findall(stem)
         if runs:
-            return int(runs[-1])
-    raise PoseDataError(f"cannot read a frame number from image id {name!r}", path, where)
+            if len(runs[-1].lstrip("0")) > len(str(MAX_FRAMES)):  # int() of 5,000 digits would raise
+                raise PoseDataError(f"frame number {runs[-1][:12]}... in {_short(name)} is too large", path, where)
+            return check_frame_number(int(runs[-1]), path, where)
+    raise PoseDataError(f"cannot read a frame number from image id {_short(name)}", path, where)
 
 
 # -- layouts ------------------------------------------------------------------------------------------------------
@@ -181,10 +196,10 @@ def check_image_size(size: Any, path: str | os.PathLike | None, where: str | Non
     """``(width, height)`` as positive ints no larger than ``MAX_IMAGE_SIDE``."""
     try:
         w, h = (float(v) for v in size)
-    except (TypeError, ValueError):
-        raise PoseDataError(f"image size {size!r} is not (width, height)", path, where) from None
+    except (TypeError, ValueError, OverflowError):
+        raise PoseDataError(f"image size {_short(size)} is not (width, height)", path, where) from None
     if not (w.is_integer() and h.is_integer() and 0 < w <= MAX_IMAGE_SIDE and 0 < h <= MAX_IMAGE_SIDE):
-        raise PoseDataError(f"image size {size!r} is not two whole numbers in 1..{MAX_IMAGE_SIDE}", path, where)
+        raise PoseDataError(f"image size {_short(size)} is not two whole numbers in 1..{MAX_IMAGE_SIDE}", path, where)
     return int(w), int(h)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-import zipfile
 from pathlib import Path
 
 from mpm_core.errors import PoseDataError
 from mpm_core.io.common import load_json
+from mpm_core.io.limits import check_regular_file, npz_keys
 
 #: Format names returned by :func:`detect_format`, with a one-line description each (for messages and ``info``).
 FORMATS: dict[str, str] = {
@@ -45,6 +45,7 @@ def detect_format(path: str | os.PathLike) -> str:
         if any(p.suffix.lower() == ".json" for p in path.iterdir()):
             return "openpose"
         raise PoseDataError("folder has no .json files (expected OpenPose per-frame JSON)", path)
+    check_regular_file(path)  # a FIFO or device is refused before anything opens it
     name = path.name.lower()
     if name.endswith((".bvh", ".bvh.gz")):
         return "bvh"
@@ -96,11 +97,7 @@ def json_format(data, path: str | os.PathLike) -> str:
 
 
 def _npz_format(path: Path) -> str:
-    try:
-        with zipfile.ZipFile(path) as z:
-            keys = {n[:-4] if n.endswith(".npy") else n for n in z.namelist()}
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise PoseDataError(f"not a valid .npz (zip) file, truncated or empty? ({exc})", path) from None
+    keys = npz_keys(path)
     if "positions_2d" in keys:
         return "videopose3d-custom"
     if "boxes" in keys and "keypoints" in keys:
@@ -117,7 +114,7 @@ def _csv_format(path: Path) -> str:
         with open(path, encoding="utf-8-sig") as f:
             head = f.read(65536)
     except (OSError, UnicodeDecodeError) as exc:
-        raise PoseDataError(f"cannot read: {exc}", path) from None
+        raise PoseDataError(f"cannot read: {exc.strerror if isinstance(exc, OSError) else exc}", path) from None
     if not head.strip():
         raise PoseDataError("file is empty", path)
     header = None

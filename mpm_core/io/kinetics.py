@@ -20,6 +20,7 @@ import numpy as np
 
 from mpm_core.errors import PoseDataError
 from mpm_core.io.common import Detection, RawPoses, check_frames_unique, load_json, numbers, resolve_layout
+from mpm_core.io.limits import MAX_PEOPLE, check_count, check_frame_number
 
 #: Largest absolute coordinate still taken for a 0..1 normalised file (allows detector overshoot).
 NORMALISED_LIMIT = 1.5
@@ -69,9 +70,14 @@ def read_kinetics(
         frame = entry["frame_index"]
         if not isinstance(frame, int) or isinstance(frame, bool):
             raise PoseDataError(f"frame_index {frame!r} is not a whole number", path, where)
+        check_frame_number(frame, path, f"{where}.frame_index")
         frames.append(frame)
         dets = detections.setdefault(frame, [])
-        for k, skel in enumerate(entry["skeleton"] or []):
+        skeletons = entry["skeleton"] or []
+        if not isinstance(skeletons, list):
+            raise PoseDataError(f"'skeleton' is a {type(skeletons).__name__}, expected a list", path, where)
+        check_count(len(skeletons), MAX_PEOPLE, "people in one frame", path, where)
+        for k, skel in enumerate(skeletons):
             w = f"{where}.skeleton[{k}] (frame {frame})"
             if not isinstance(skel, dict):
                 raise PoseDataError(f"skeleton is a {type(skel).__name__}, expected an object", path, w)

@@ -43,6 +43,7 @@ from mpm_core.io.common import (
     probe_video,
     resolve_layout,
 )
+from mpm_core.io.limits import MAX_ABS_PIXELS, check_frame_number
 from mpm_core.skeleton import MEDIAPIPE33
 
 NUM_LANDMARKS = 33
@@ -75,9 +76,14 @@ def _to_float(text: str, path: Path, line: int, col: str) -> float:
     if not text:
         return np.nan
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise PoseDataError(f"{text!r} is not a number", path, f"line {line} column {col!r}") from None
+        raise PoseDataError(f"{text[:40]!r} is not a number", path, f"line {line} column {col!r}") from None
+    if abs(value) > MAX_ABS_PIXELS:  # NaN passes: a missing value
+        raise PoseDataError(
+            f"{text[:40]!r} is not finite or beyond ±{MAX_ABS_PIXELS:g}", path, f"line {line} column {col!r}"
+        )
+    return value
 
 
 def _read_csv(path: Path) -> tuple[dict[int, np.ndarray], dict[str, str]]:
@@ -141,9 +147,10 @@ def _read_csv(path: Path) -> tuple[dict[int, np.ndarray], dict[str, str]]:
 
 def _frame(text: str, path: Path, line: int) -> int:
     try:
-        return int(text.strip())
+        frame = int(text.strip())
     except ValueError:
-        raise PoseDataError(f"frame {text!r} is not a whole number", path, f"line {line} column 'frame'") from None
+        raise PoseDataError(f"frame {text[:40]!r} is not a whole number", path, f"line {line} column 'frame'") from None
+    return check_frame_number(frame, path, f"line {line} column 'frame'")
 
 
 def _read_json(path: Path) -> tuple[dict[int, np.ndarray], dict[str, str]]:
@@ -167,6 +174,7 @@ def _read_json(path: Path) -> tuple[dict[int, np.ndarray], dict[str, str]]:
             frame = fr.get("frame", fr.get("frame_index", i))
             if not isinstance(frame, int) or isinstance(frame, bool):
                 raise PoseDataError(f"frame {frame!r} is not a whole number", path, where)
+            check_frame_number(frame, path, where)
             lms = fr.get("landmarks", fr.get("pose_landmarks"))
         order.append(frame)
         arr = np.full((NUM_LANDMARKS, 3), np.nan)

@@ -21,6 +21,7 @@ import numpy as np
 
 from mpm_core.errors import PoseDataError
 from mpm_core.io.common import Detection, RawPoses, check_frames_unique, load_json, numbers, resolve_layout
+from mpm_core.io.limits import check_frame_number
 
 
 def _instance(inst, path: Path, where: str) -> tuple[Detection, int]:
@@ -72,6 +73,11 @@ def read_mmpose(path: str | os.PathLike, layout: str | None = None) -> RawPoses:
     for i, (frame, instances) in enumerate(frames_in):
         if not isinstance(frame, int) or isinstance(frame, bool):
             raise PoseDataError(f"frame_id {frame!r} is not a whole number", path, f"instance_info[{i}]")
+        check_frame_number(frame, path, f"instance_info[{i}].frame_id")
+        if instances is not None and not isinstance(instances, list):
+            raise PoseDataError(
+                f"'instances' is a {type(instances).__name__}, expected a list", path, f"instance_info[{i}]"
+            )
         frames.append(frame)
         dets = detections.setdefault(frame, [])
         for k, inst in enumerate(instances or []):

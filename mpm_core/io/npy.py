@@ -14,27 +14,24 @@ import numpy as np
 
 from mpm_core.errors import PoseDataError
 from mpm_core.io.common import Detection, RawPoses, resolve_layout
+from mpm_core.io.limits import MAX_FRAMES, check_count, check_not_infinite, load_npy_file
 
 
 def read_npy(path: str | os.PathLike, layout: str | None = None) -> RawPoses:
     """Read a ``(T, J, 2|3)`` keypoint ``.npy`` as one tracked person."""
     path = Path(path)
-    if path.stat().st_size == 0:
-        raise PoseDataError("file is empty", path)
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise PoseDataError(f"cannot read array: {exc}", path) from None
-    except (OSError, EOFError) as exc:
-        raise PoseDataError(f"not a valid .npy file: {exc}", path) from None
-    if not isinstance(arr, np.ndarray) or arr.ndim != 3 or arr.shape[2] not in (2, 3):
+    arr = load_npy_file(path)
+    if arr.ndim != 3 or arr.shape[2] not in (2, 3):
         raise PoseDataError(f"expected shape (T, J, 2) or (T, J, 3), got {getattr(arr, 'shape', '?')}", path)
     if arr.dtype.kind not in "fiu":
         raise PoseDataError(f"expected numbers, got dtype {arr.dtype}", path)
     if len(arr) == 0:
         raise PoseDataError("zero frames", path)
+    check_count(len(arr), MAX_FRAMES, "frames", path)
     name = resolve_layout(arr.shape[1], layout, path)
-    arr = arr.astype(np.float64)
+    with np.errstate(all="ignore"):  # a value too large for float64 is refused just below
+        arr = arr.astype(np.float64)
+    check_not_infinite(arr, path, "array")
     xy = arr[..., :2]
     score = arr[..., 2] if arr.shape[2] == 3 else np.ones(arr.shape[:2])
     visible = np.isfinite(xy).all(axis=2) & np.isfinite(score) & (score > 0)

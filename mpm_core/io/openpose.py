@@ -18,6 +18,8 @@ from mpm_core.io.common import Detection, RawPoses, frame_number_from_name, keyp
 
 #: Layouts OpenPose writes, by joints per person (BODY_25 default, COCO-18 with --model_pose COCO).
 OPENPOSE_LAYOUTS = {25: "body25", 18: "coco18"}
+#: Person ids at or above this are not track ids (a corrupt file; the people are tracked by position instead).
+MAX_TRACK_ID = 2**31
 _KEYPOINT_KEYS = ("pose_keypoints_2d", "pose_keypoints")
 
 
@@ -95,7 +97,11 @@ def _track_id(value) -> int | None:
     """OpenPose writes person_id as [-1] (untracked) or [id] with --tracking."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and value >= 0:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < MAX_TRACK_ID else None
+    if isinstance(value, float) and value.is_integer() and 0 <= value < MAX_TRACK_ID:
         return int(value)
     return None
 

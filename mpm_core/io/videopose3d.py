@@ -20,11 +20,9 @@ import collections
 import io
 import os
 import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
-import numpy.lib.format as npformat
 
 from mpm_core.errors import PoseDataError
 from mpm_core.io.common import (
@@ -34,6 +32,14 @@ from mpm_core.io.common import (
     fps_from_name,
     resolve_layout,
     sigmoid,
+)
+from mpm_core.io.limits import (
+    MAX_FRAMES,
+    array_from_header,
+    check_count,
+    npz_members,
+    open_npz,
+    read_npz_member,
 )
 
 #: VideoPose3D layout names -> ours.
@@ -78,41 +84,27 @@ def _codecs_encode(text: str, encoding: str = "utf-8") -> bytes:
 def load_npz_restricted(path: str | os.PathLike) -> dict[str, object]:
     """Every array of an ``.npz``; object arrays are unpickled by :class:`RestrictedUnpickler`."""
     path = Path(path)
-    if path.stat().st_size == 0:
-        raise PoseDataError("file is empty", path)
     out: dict[str, object] = {}
-    try:
-        with zipfile.ZipFile(path) as z:
-            for member in z.namelist():
-                key = member[:-4] if member.endswith(".npy") else member
-                with z.open(member) as raw:
-                    out[key] = _read_npy(io.BytesIO(raw.read()), path, key)
-    except zipfile.BadZipFile as exc:
-        raise PoseDataError(f"not a valid .npz (zip) file, truncated? ({exc})", path) from None
+    with open_npz(path) as z:
+        for info in npz_members(path, z):
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            header, data = read_npz_member(z, info, path, key)
+            if header.dtype.hasobject:
+                out[key] = _unpickle(data, path, key)
+            else:
+                out[key] = array_from_header(header, data.getvalue(), path, f"key {key!r}")
     return out
 
 
-def _read_npy(f: io.BytesIO, path: Path, key: str):
-    try:
-        version = npformat.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = npformat.read_array_header_1_0(f)
-        else:
-            shape, fortran, dtype = npformat.read_array_header_2_0(f)
-    except ValueError as exc:
-        raise PoseDataError(f"bad array header: {exc}", path, f"key {key!r}") from None
-    if not dtype.hasobject:
-        f.seek(0)
-        try:
-            return npformat.read_array(f, allow_pickle=False)
-        except ValueError as exc:
-            raise PoseDataError(f"cannot read array: {exc}", path, f"key {key!r}") from None
+def _unpickle(f: io.BytesIO, path: Path, key: str):
     try:
         return RestrictedUnpickler(f).load()
     except pickle.UnpicklingError as exc:
         raise PoseDataError(f"unsafe or broken pickled data: {exc}", path, f"key {key!r}") from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError) as exc:
         raise PoseDataError(f"broken pickled data ({type(exc).__name__}: {exc})", path, f"key {key!r}") from None
+    except (MemoryError, RecursionError) as exc:
+        raise PoseDataError(f"pickled data too large or deep ({type(exc).__name__})", path, f"key {key!r}") from None
 
 
 def _item(value, path: Path, key: str):
@@ -181,6 +173,11 @@ def read_detectron2_npz(path: str | os.PathLike, layout: str | None = None) -> R
         if key not in data:
             raise PoseDataError(f"key {key!r} is missing", path)
     boxes, keypoints = data["boxes"], data["keypoints"]
+    for key, value in (("boxes", boxes), ("keypoints", keypoints)):
+        if not isinstance(value, np.ndarray) or value.ndim < 1:
+            shape = getattr(value, "shape", type(value).__name__)
+            raise PoseDataError(f"'{key}' is not a per-frame array (got {shape})", path, f"key {key!r}")
+    check_count(len(boxes), MAX_FRAMES, "frames", path, "key 'boxes'")
     if len(boxes) != len(keypoints):
         raise PoseDataError(f"{len(boxes)} frames of boxes but {len(keypoints)} of keypoints", path)
     if len(boxes) == 0:
@@ -190,10 +187,14 @@ def read_detectron2_npz(path: str | os.PathLike, layout: str | None = None) -> R
     for t in range(len(boxes)):
         where = f"frame {t}"
         try:
+            if np.iscomplexobj(boxes[t][1]) or np.iscomplexobj(keypoints[t][1]):
+                raise PoseDataError("complex numbers in boxes/keypoints", path, where)
             frame_boxes = np.asarray(boxes[t][1], dtype=np.float64)
             frame_kp = np.asarray(keypoints[t][1], dtype=np.float64)
-        except (IndexError, TypeError, ValueError) as exc:
-            raise PoseDataError(f"unexpected boxes/keypoints entry ({exc})", path, where) from None
+        except PoseDataError:
+            raise
+        except (IndexError, TypeError, ValueError, OverflowError, KeyError) as exc:
+            raise PoseDataError(f"unexpected boxes/keypoints entry ({str(exc)[:80]})", path, where) from None
         if frame_boxes.size == 0 or frame_kp.size == 0:
             detections[t] = []  # nobody detected: a missing frame
             continue

@@ -170,16 +170,12 @@ def read_sidecar(path: str | os.PathLike) -> dict:
     _, sidecar_path = checkpoint_paths(path)
     if not sidecar_path.is_file():
         raise PoseDataError("checkpoint sidecar (.json) not found", sidecar_path)
+    from mpm_core.io.limits import load_json_file  # bounded: size, regular file, nesting (issue 17)
+
     try:
-        text = sidecar_path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise PoseDataError(f"not UTF-8 text ({e.reason})", sidecar_path, f"byte {e.start}") from None
-    except OSError as e:
-        raise PoseDataError(f"cannot read: {e.strerror or e}", sidecar_path) from None
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PoseDataError(f"bad JSON: {e.msg}", sidecar_path, f"line {e.lineno} column {e.colno}") from None
+        meta = load_json_file(sidecar_path)
+    except PoseDataError as e:
+        raise PoseDataError(e.problem.replace("invalid JSON", "bad JSON"), sidecar_path, e.where) from None
     if not isinstance(meta, dict):
         raise PoseDataError(f"top level must be a JSON object, got {type(meta).__name__}", sidecar_path)
     version = meta.get("format_version")

@@ -309,17 +309,16 @@ def load_config(path: str | os.PathLike | None) -> TrainConfig:
     """Read a ``.json`` or ``.toml`` config (None: all defaults)."""
     if path is None:
         return TrainConfig()
+    from mpm_core.io.limits import MAX_SMALL_JSON_BYTES, parse_json_text, read_bytes_bounded
+
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise PoseDataError(f"cannot read config: {exc.strerror or exc}", p) from None
+    data = read_bytes_bounded(p, MAX_SMALL_JSON_BYTES)  # regular file, bounded size (issue 17)
     try:
         if p.suffix.lower() == ".toml":
             raw = tomllib.loads(data.decode("utf-8"))
         else:
-            raw = json.loads(data.decode("utf-8"))
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raw = parse_json_text(data.decode("utf-8"), p)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise PoseDataError(f"not valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'}: {exc}", p) from None
     if not isinstance(raw, dict):
         raise PoseDataError("config must be a JSON object / TOML table at the top level", p)
