@@ -202,3 +202,29 @@ def test_a_video_paired_by_hand_shows_under_a_keypoint_file(video_window, qtbot,
     doc.set_frame(30)
     qtbot.waitUntil(lambda: win.view2d.shown_video_frame == doc.input.sequence.start_frame + 30, timeout=10000)
     assert _background(win).std() > 10  # a real picture, not a blank
+
+
+def test_video_frames_switching_videos_without_requests_then_serving_the_newest(qtbot, shared_data, tmp_path):
+    from app.services.video_frames import VideoFrames
+
+    frames = VideoFrames()
+    errors = []
+    frames.failed.connect(errors.append)
+    got = []
+    frames.frameReady.connect(lambda index, rgb, size: got.append((index, rgb.shape, size)))
+    try:
+        frames.open(shared_data(APART))
+        frames.open(shared_data(SHORT_VIDEO))  # switched before any frame was asked for
+        frames.open(None)
+        frames.open(shared_data(SHORT_VIDEO))
+        for index in (5, 40, 12):  # scrubbing: the newest request wins, the others may be skipped
+            frames.request(index, 400)
+        qtbot.waitUntil(lambda: bool(got) and got[-1][0] == 12, timeout=10000)
+        index, shape, size = got[-1]
+        assert shape[1] == 400 and shape[2] == 3
+        with VideoReader(shared_data(SHORT_VIDEO)) as reader:
+            assert size == tuple(reader.info.image_size)
+        assert frames._worker.isRunning() and errors == []
+    finally:
+        frames.close()
+    assert frames._worker is None

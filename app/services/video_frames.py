@@ -117,6 +117,8 @@ class VideoFrames(QObject):
                 ahead = []
                 continue
             if request is None:
+                if not ahead:  # woken by a new video with no frame asked for yet
+                    continue
                 frame = ahead.pop(0)  # idle: decode ahead into the reader's cache
                 if 0 <= frame < reader.num_frames:
                     self._decode(reader, frame)
