@@ -14,7 +14,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.document import Document
 from app.services.video_frames import VideoFrames
@@ -114,7 +122,10 @@ class Pose2DView(QWidget):
         self.viewbox.boxSelected.connect(self._on_box)
 
         toolbar = QHBoxLayout()
-        toolbar.addWidget(QLabel("Click a joint to hide or show it in:"))
+        hint = QLabel("Click a joint to hide/show it in:")
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # clipped on narrow screens
+        hint.setMinimumWidth(hint.fontMetrics().horizontalAdvance("Click a joint"))
+        toolbar.addWidget(hint, 1)
         self.scope_group = QButtonGroup(self)
         self.scope_buttons: dict[str, QRadioButton] = {}
         for key, text in SCOPES:
@@ -124,9 +135,10 @@ class Pose2DView(QWidget):
             self.scope_group.addButton(button)
             self.scope_buttons[key] = button
             toolbar.addWidget(button)
-        toolbar.addStretch(1)
         self.info_label = QLabel("")
-        toolbar.addWidget(self.info_label)
+        self.info_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # narrow screens
+        self.info_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        toolbar.addWidget(self.info_label, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(toolbar)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QStyle,
     QToolButton,
     QVBoxLayout,
@@ -355,11 +356,14 @@ class TimelineView(QWidget):
         self.follow_button.toggled.connect(self.set_follow)
         bar.addWidget(self.fit_button)
         bar.addWidget(self.follow_button)
-        bar.addStretch(1)
+        # The hover text and the legend give way first on a narrow screen (the window must fit a laptop).
         self.hover_label = QLabel("")
-        self.hover_label.setMinimumWidth(260)
-        bar.addWidget(self.hover_label)
-        bar.addWidget(self._legend())
+        self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bar.addWidget(self.hover_label, 2)
+        legend = self._legend()
+        legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addWidget(legend, 3)
         return bar
 
     def _legend(self) -> QLabel:
