@@ -326,7 +326,7 @@ def _mouse(widget, kind: str, pos, buttons) -> None:
 
 
 def test_dragging_orbits_the_camera_and_the_wheel_zooms(viewport, qtbot):
-    native, camera = viewport.canvas.native, viewport.camera
+    native, camera = viewport.canvas_widget, viewport.camera
     azimuth, scale = camera.azimuth, camera.scale_factor
     before = viewport.project_joints()
     held = Qt.MouseButton.LeftButton
