@@ -195,6 +195,10 @@ def slot_costs(win: Window, frames: int) -> dict:
         "pose2d._redraw": lambda i: w.view2d._redraw(),
         "timeline._on_frame": lambda i: w.timeline._on_frame(i),
     }
+    vp = w.viewport
+    if getattr(vp, "draw_path", "") == "offscreen":
+        handlers["3d draw+read (offscreen)"] = lambda i: (vp._show(i), vp.canvas_widget.draw_now())
+        handlers["3d draw only"] = lambda i: (vp._show(i), vp.canvas.set_current(), vp.canvas.events.draw(region=None))
     out = {}
     for name, fn in handlers.items():
         cpu = 0.0

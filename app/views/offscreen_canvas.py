@@ -99,6 +99,24 @@ def choose_draw_path() -> str:
     return "offscreen" if egl_app() is not None else "widget"
 
 
+def release_qt_context() -> None:
+    """Release Qt's current OpenGL context on this thread: with libglvnd a thread cannot make an EGL context current
+    while a GLX one is (a QOpenGLWidget elsewhere in the process, e.g. a test using the widget path)."""
+    from PySide6.QtGui import QOpenGLContext
+
+    current = QOpenGLContext.currentContext()
+    if current is not None:
+        current.doneCurrent()
+
+
+def release_egl() -> None:
+    """Leave no EGL context current on this thread (for the same reason, the other way round)."""
+    from vispy.app.backends import _egl
+    from vispy.ext import egl
+
+    egl.eglMakeCurrent(_egl._EGL_DISPLAY, egl.EGL_NO_SURFACE, egl.EGL_NO_SURFACE, egl.EGL_NO_CONTEXT)
+
+
 def _read_pixels_func():
     """glReadPixels from the GL library vispy uses (it dispatches to the current EGL context)."""
     from vispy.gloo.gl import _gl2
@@ -122,6 +140,13 @@ class OffscreenCanvasWidget(QWidget):
         backend = canvas._backend
         backend._vispy_update = self.update  # canvas.update() -> a repaint of this widget
         backend._double_click_supported = True  # Qt reports double clicks itself
+        make_current = backend._vispy_set_current
+
+        def set_current() -> None:
+            release_qt_context()
+            make_current()
+
+        backend._vispy_set_current = set_current
         self._backend = backend
         self._pixels: np.ndarray | None = None
         self._image: QImage | None = None
@@ -133,6 +158,7 @@ class OffscreenCanvasWidget(QWidget):
         extensions = gl.glGetParameter(gl.GL_EXTENSIONS) or ""
         self._mesa_invert = "GL_MESA_pack_invert" in extensions
         self.renderer = gl.glGetParameter(gl.GL_RENDERER)
+        release_egl()
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)  # every pixel is painted
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -175,6 +201,7 @@ class OffscreenCanvasWidget(QWidget):
         self._image = QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32)
         self._image_pixels = pixels  # the QImage does not own its bytes
         self._dirty = False
+        release_egl()
 
     def paintEvent(self, event) -> None:  # noqa: N802
         if self._dirty or self._image is None:

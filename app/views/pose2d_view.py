@@ -14,7 +14,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.document import Document
 from app.services.video_frames import VideoFrames
@@ -47,6 +55,11 @@ JOINT_SIZE = 11
 VIDEO_MIN_WIDTH, VIDEO_MAX_WIDTH = 320, 1920
 SCOPES = ((SCOPE_FRAME, "This frame"), (SCOPE_SELECTION, "Selected frames"), (SCOPE_ALL, "All frames"))
 _LAYOUT = get_layout("h36m17")
+#: The skeleton's (parent, child) bones by the side of the child joint: ``(n, 2)`` int per side.
+_SIDE_BONES = {
+    side: np.array([(p, c) for p, c in _LAYOUT.bones if _LAYOUT.side(c) == side], np.int64).reshape(-1, 2)
+    for side in SIDE_COLOURS
+}
 
 
 class _BoxSelectViewBox(pg.ViewBox):
@@ -87,6 +100,10 @@ class Pose2DView(QWidget):
         self.plot.setAspectLocked(True)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setBackground((28, 30, 34))
+        # The axes draw the grid over the whole view: cached as pixmaps, a frame's repaint under the moving skeleton
+        # is a blit instead of replaying every grid line (they change only when the view pans or zooms).
+        for name in ("left", "bottom"):
+            self.plot.getPlotItem().getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         self.image_item = pg.ImageItem(axisOrder="row-major")  # the video frame, when a video is paired
         self.image_item.setZValue(-20)
@@ -94,14 +111,23 @@ class Pose2DView(QWidget):
         self.frame_rect = pg.PlotDataItem(pen=pg.mkPen((110, 110, 120), width=1))
         self.frame_rect.setZValue(-10)
         self.plot.addItem(self.frame_rect)
-        self.bone_items: dict[str, pg.PlotDataItem] = {}
-        self.guess_bone_items: dict[str, pg.PlotDataItem] = {}
+        self.bone_items: dict[str, pg.PlotCurveItem] = {}
+        self.guess_bone_items: dict[str, pg.PlotCurveItem] = {}
         for side, colour in SIDE_COLOURS.items():
-            solid = pg.PlotDataItem(pen=pg.mkPen(colour, width=3), connect="pairs")
-            dashed = pg.PlotDataItem(pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), connect="pairs")
+            # Plain curves (not PlotDataItems): a frame sets a handful of points, without PlotDataItem's bookkeeping.
+            solid = pg.PlotCurveItem(pen=pg.mkPen(colour, width=3), connect="pairs")
+            dashed = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), connect="pairs")
             self.plot.addItem(solid)
             self.plot.addItem(dashed)
             self.bone_items[side], self.guess_bone_items[side] = solid, dashed
+        # The joints' palette, made once (see _redraw): seen joints filled, guesses hollow with a wider ring.
+        self._joint_brushes = {state: pg.mkBrush(colour) for state, colour in STATE_COLOURS.items()}
+        self._hollow_brush = pg.mkBrush(None)
+        self._joint_pens = {
+            (state, seen): pg.mkPen(colour, width=1 if seen else 2.5)
+            for state, colour in STATE_COLOURS.items()
+            for seen in (True, False)
+        }
         self.joint_item = pg.ScatterPlotItem(size=JOINT_SIZE, hoverable=True, tip=self._tip)
         self.joint_item.setZValue(10)
         self.plot.addItem(self.joint_item)
@@ -141,6 +167,8 @@ class Pose2DView(QWidget):
         document.resultChanged.connect(self._on_rows_changed)
         document.probeChanged.connect(self._on_input)
         document.selectionChanged.connect(self._redraw)
+        document.maskChanged.connect(self._update_info)
+        document.inputChanged.connect(self._update_info)
         # The video under the skeleton: decoded on its own worker, requested for the current frame.
         self.video = VideoFrames(self)
         self.video.frameReady.connect(self._on_video_frame)
@@ -268,35 +296,32 @@ class Pose2DView(QWidget):
         self._points, self._states = xy, states
         drawn = self._known(states) & np.isfinite(xy).all(axis=1)
         seen = (states == VISIBLE) | (states == FORCED)
-        for side in SIDE_COLOURS:
-            solid, dashed = [], []
-            for parent, child in _LAYOUT.bones:
-                if _LAYOUT.side(child) != side or not (drawn[parent] and drawn[child]):
-                    continue
-                (solid if seen[parent] and seen[child] else dashed).append((parent, child))
-            for item, segs in ((self.bone_items[side], solid), (self.guess_bone_items[side], dashed)):
-                if segs:
-                    idx = np.array(segs).reshape(-1)
-                    item.setData(xy[idx, 0], xy[idx, 1])
-                else:
-                    item.setData([], [])
-        spots = []
-        for j in np.nonzero(drawn)[0]:
-            colour = STATE_COLOURS[int(states[j])]
-            hollow = not seen[j]
-            spots.append(
-                {
-                    "pos": (float(xy[j, 0]), float(xy[j, 1])),
-                    "data": int(j),
-                    "brush": None if hollow else pg.mkBrush(colour),
-                    "pen": pg.mkPen(colour, width=2.5 if hollow else 1),
-                    "symbol": "o",
-                }
-            )
-        self.joint_item.setData(spots)
+        for side, bones in _SIDE_BONES.items():
+            parent, child = bones[:, 0], bones[:, 1]
+            both = drawn[parent] & drawn[child]
+            solid = both & seen[parent] & seen[child]
+            for item, keep in ((self.bone_items[side], solid), (self.guess_bone_items[side], both & ~solid)):
+                ends = bones[keep].reshape(-1)  # (2 * bones,) parent, child, parent, child...
+                item.setData(xy[ends, 0], xy[ends, 1])
+        # One point per drawn joint, its brush and pen from a fixed palette: the same objects every frame, so the
+        # scatter's symbol atlas (keyed by object identity) never renders a symbol again during playback.
+        idx = np.nonzero(drawn)[0]
+        codes = [int(states[j]) for j in idx]
+        self.joint_item.setData(
+            pos=xy[idx],
+            data=idx,
+            brush=[self._joint_brushes[c] if seen[j] else self._hollow_brush for j, c in zip(idx, codes)],
+            pen=[self._joint_pens[c, bool(seen[j])] for j, c in zip(idx, codes)],
+            symbol="o",
+        )
         sel = [j for j in doc.selected_joints if drawn[j]]
         self.selection_item.setData(xy[sel, 0], xy[sel, 1]) if sel else self.selection_item.setData([], [])
-        hidden, frames = doc.hidden_count()
+
+    def _update_info(self, *_args) -> None:
+        """The hidden-joint counter (on mask changes only: it sums the whole mask)."""
+        if self.document.mask is None:
+            return
+        hidden, frames = self.document.hidden_count()
         self.info_label.setText(f"hidden: {hidden} joint-frames in {frames} frames")
 
     # -- interaction ----------------------------------------------------------------------------------------------

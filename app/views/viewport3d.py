@@ -29,7 +29,13 @@ from vispy import scene
 
 from app.document import Document
 from app.state import LOW_CONFIDENCE, USER_HIDDEN, VISIBLE
-from app.views.offscreen_canvas import OffscreenCanvasWidget, choose_draw_path, egl_app
+from app.views.offscreen_canvas import (
+    OffscreenCanvasWidget,
+    choose_draw_path,
+    egl_app,
+    release_egl,
+    release_qt_context,
+)
 from app.views.viewport3d_visuals import (
     BACKGROUND,
     GHOST_COLOUR,
@@ -104,6 +110,7 @@ class Viewport3D(QWidget):
         bgcolor = np.array(BACKGROUND) / 255.0
         if choose_draw_path() == "offscreen":
             try:
+                release_qt_context()  # the canvas makes its EGL context current as it is made
                 canvas = scene.SceneCanvas(keys=None, show=False, bgcolor=bgcolor, app=egl_app(), size=(640, 480))
                 return canvas, OffscreenCanvasWidget(canvas), "offscreen"
             except Exception:  # a driver without pbuffers: the QOpenGLWidget still works
@@ -230,7 +237,14 @@ class Viewport3D(QWidget):
 
     def render(self) -> np.ndarray:
         """The canvas rendered offscreen: ``(H, W, 4)`` uint8 RGBA, physical pixels (logical x pixel ratio)."""
-        return self.canvas.render()
+        return self._render_canvas()
+
+    def _render_canvas(self) -> np.ndarray:
+        try:
+            return self.canvas.render()
+        finally:
+            if self.draw_path == "offscreen":
+                release_egl()
 
     def render_frame(self, frame: int, size: tuple[int, int]) -> np.ndarray:
         """Frame ``frame`` rendered offscreen and scaled to ``size`` (W, H) pixels: ``(H, W, 4)`` uint8 RGBA.
@@ -248,7 +262,7 @@ class Viewport3D(QWidget):
         scale_factor = self.camera.scale_factor
         self.camera.scale_factor = scale_factor * zoom
         try:
-            img = self.canvas.render()
+            img = self._render_canvas()
         finally:
             self.camera.scale_factor = scale_factor
         h, w = img.shape[:2]
