@@ -31,7 +31,6 @@ sys.path.insert(0, str(REPO))
 CONFIGS = ("window", "no3d", "slots")
 PROFILE: str | None = None
 CLOCK_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
-VIDEO_SIZE = (1920, 1080)
 
 
 def x_server_pid() -> int | None:
@@ -58,34 +57,6 @@ def cpu_seconds(pid: int | None) -> float:
         return 0.0
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * CLOCK_TICK_S
-
-
-def make_video(path: Path, frames: int, fps: int = 30, size: tuple[int, int] = VIDEO_SIZE) -> Path:
-    """A ``size`` H.264 clip of ``frames`` frames at ``fps``: a moving gradient with the frame number as a bar
-    pattern (real pixels to decode, cheap to make)."""
-    import av
-
-    w, h = size
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = ((xx * 255) // w).astype(np.uint8)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"preset": "ultrafast", "g": "30"}
-        for i in range(frames):
-            img = np.empty((h, w, 3), np.uint8)
-            img[..., 0] = base + np.uint8(i % 256)
-            img[..., 1] = ((yy * 255) // h).astype(np.uint8)
-            img[..., 2] = 80
-            for bit in range(12):  # the frame number as 12 bars at the top
-                if i >> bit & 1:
-                    img[:40, bit * 60 : bit * 60 + 50] = 255
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
 
 
 class Window:
@@ -238,6 +209,8 @@ def main() -> None:
         path = getattr(vp, "draw_path", "QOpenGLWidget")
         print(f"load average {load_average()}; window {size[0]}x{size[1]}; 3D path: {path} ({renderer})")
         if args.video:
+            from bench_app import make_video
+
             clip = make_video(Path(tmp.name) / "clip.mp4", win.doc.num_frames)
             win.window.pair_video_path(clip)
             win.wait(lambda: win.window.view2d.shown_video_frame is not None, 30)

@@ -11,9 +11,11 @@ front view (x right, y up).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsItem,
@@ -53,6 +55,9 @@ STATE_COLOURS = {
 JOINT_SIZE = 11
 #: Width range (device pixels) of the video frames the view asks for: about its own width, never a full 4K frame.
 VIDEO_MIN_WIDTH, VIDEO_MAX_WIDTH = 320, 1920
+#: With a video, the skeleton of a new frame waits at most this long for its video frame (ms): then both change in
+#: one repaint, in sync; a slow decoder never holds the skeleton back longer.
+VIDEO_WAIT_MS = 40
 SCOPES = ((SCOPE_FRAME, "This frame"), (SCOPE_SELECTION, "Selected frames"), (SCOPE_ALL, "All frames"))
 _LAYOUT = get_layout("h36m17")
 #: The skeleton's (parent, child) bones by the side of the child joint: ``(n, 2)`` int per side.
@@ -60,6 +65,22 @@ _SIDE_BONES = {
     side: np.array([(p, c) for p, c in _LAYOUT.bones if _LAYOUT.side(c) == side], np.int64).reshape(-1, 2)
     for side in SIDE_COLOURS
 }
+
+
+class _VideoImageItem(pg.ImageItem):
+    """An ImageItem for ``(h, w, 3)`` uint8 RGB video frames: converted once per frame to Qt's native RGB32, so
+    painting (a scaled blit, once or more per frame) converts nothing and no levels are applied."""
+
+    def render(self) -> None:
+        image = self.image
+        if image is None or image.size == 0 or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            super().render()
+            return
+        h, w = image.shape[:2]
+        self._bgra = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGRA)  # RGB32 bytes, little-endian
+        self.qimage = QImage(self._bgra.data, w, h, 4 * w, QImage.Format.Format_RGB32)
+        self._renderRequired = False
+        self._unrenderable = False
 
 
 class _BoxSelectViewBox(pg.ViewBox):
@@ -105,7 +126,7 @@ class Pose2DView(QWidget):
         for name in ("left", "bottom"):
             self.plot.getPlotItem().getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-        self.image_item = pg.ImageItem(axisOrder="row-major")  # the video frame, when a video is paired
+        self.image_item = _VideoImageItem(axisOrder="row-major")  # the video frame, when a video is paired
         self.image_item.setZValue(-20)
         self.plot.addItem(self.image_item)
         self.frame_rect = pg.PlotDataItem(pen=pg.mkPen((110, 110, 120), width=1))
@@ -159,10 +180,19 @@ class Pose2DView(QWidget):
         layout.addWidget(self.plot, 1)
 
         self.shown_video_frame: int | None = None
+        self._image_rect = QRectF()
+        self._image_shape: tuple[int, int] = (0, 0)
+        # With a video, a frame change redraws the skeleton when its video frame arrives (one repaint with both,
+        # in sync), or after VIDEO_WAIT_MS when the decoder is slow.
+        self._skeleton_pending = False
+        self._video_wait = QTimer(self)
+        self._video_wait.setSingleShot(True)
+        self._video_wait.setInterval(VIDEO_WAIT_MS)
+        self._video_wait.timeout.connect(self._redraw)
         self._points = np.zeros((17, 2), np.float32)
         self._states = np.zeros(17, np.int8)
         document.inputChanged.connect(self._on_input)
-        document.frameChanged.connect(self._redraw)
+        document.frameChanged.connect(self._on_frame)
         document.maskChanged.connect(self._on_rows_changed)
         document.resultChanged.connect(self._on_rows_changed)
         document.probeChanged.connect(self._on_input)
@@ -173,6 +203,10 @@ class Pose2DView(QWidget):
         self.video = VideoFrames(self)
         self.video.frameReady.connect(self._on_video_frame)
         self.video.failed.connect(lambda msg: document.statusMessage.emit(msg))
+        # The skeleton waits for video frames only while the video decodes (a broken one never holds it back).
+        self._video_ok = False
+        self.video.opened.connect(lambda *_args: setattr(self, "_video_ok", True))
+        self.video.failed.connect(lambda *_args: setattr(self, "_video_ok", False))
         document.frameChanged.connect(self._request_video_frame)
 
     # -- what is drawn --------------------------------------------------------------------------------------------
@@ -187,11 +221,15 @@ class Pose2DView(QWidget):
         ``extent`` = (W, H) image pixels (default: its own size), or none."""
         if rgb is None:
             self.image_item.clear()
+            self._image_rect = QRectF()
             self.shown_video_frame = None
             return
         w, h = extent if extent is not None else (rgb.shape[1], rgb.shape[0])
-        self.image_item.setImage(rgb, autoLevels=False, levels=(0, 255))
-        self.image_item.setRect(QRectF(0, 0, w, h))
+        self.image_item.setImage(rgb, autoLevels=False)
+        rect = QRectF(0, 0, w, h)
+        if rect != self._image_rect or rgb.shape[:2] != self._image_shape:
+            self.image_item.setRect(rect)  # a geometry change repaints everything under it: only when it changes
+            self._image_rect, self._image_shape = rect, rgb.shape[:2]
 
     # -- the video -------------------------------------------------------------------------------------------------
     def video_frame_of(self, frame: int) -> int | None:
@@ -211,10 +249,21 @@ class Pose2DView(QWidget):
     def _on_video_frame(self, index: int, rgb: np.ndarray, size: tuple) -> None:
         self.set_background_image(rgb, (int(size[0]), int(size[1])))
         self.shown_video_frame = index
+        if self._skeleton_pending and index == self.video_frame_of(self.document.frame):
+            self._redraw()
+
+    def _on_frame(self, frame: int) -> None:
+        if self._video_ok and self.video_frame_of(frame) is not None:
+            self._skeleton_pending = True
+            self._video_wait.start()
+        else:
+            self._redraw()
 
     def _on_input_video(self) -> None:
         data = self.document.input
         video = data.video if data is not None and data.kind == "2d" else None
+        if video != self.video.path:
+            self._video_ok = False
         self.video.open(video)
         if video is None:
             self.set_background_image(None)
@@ -289,6 +338,8 @@ class Pose2DView(QWidget):
             self._redraw()
 
     def _redraw(self, *_args) -> None:
+        self._skeleton_pending = False
+        self._video_wait.stop()
         doc = self.document
         if doc.input is None or doc.mask is None:
             return
@@ -349,5 +400,7 @@ class Pose2DView(QWidget):
     def joint_at_pixel(self, j: int):
         """Where joint ``j`` of the current frame is drawn: a ``QPoint`` in ``self.plot.viewport()`` pixels (what a
         mouse click there hits)."""
+        if self._skeleton_pending:  # the current frame's skeleton, even before its video frame came
+            self._redraw()
         scene_pos = self.viewbox.mapViewToScene(QPointF(*map(float, self._points[j])))
         return self.plot.mapFromScene(scene_pos)
