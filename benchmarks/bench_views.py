@@ -7,7 +7,8 @@ inside it). On a shared, loaded machine wall time is noisy, so the cost is also 
 process's (``time.process_time``: every thread, Mesa's llvmpipe threads included) and the X server's (Xvfb is a
 separate process: its ``/proc/PID/stat`` utime + stime, 10 ms ticks, so read over the whole run).
 
-Configurations (``--configs``): ``window`` (everything shown), ``no3d`` (the 3D view hidden), and per-view slot
+Configurations (``--configs``): ``window`` (everything shown), ``no3d`` (the 3D view hidden), ``plots`` (the side
+dock's Plots tab shown instead of the Mask tab), and per-view slot
 costs (``slots``: each view's frame handler called alone, Python + GL work without the event loop). ``--video``
 pairs a generated 1080p 30 fps clip with the sample so the 2D view shows video frames under the skeleton.
 Figures are printed; nothing is asserted.
@@ -59,16 +60,40 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) * CLOCK_TICK_S
 
 
+PAINTS: dict | None = None
+
+
+def _timing_app():
+    """A QApplication whose ``notify`` adds up the CPU time of each widget class's paint events (``--paints``).
+    Each widget's paint event goes through ``notify`` on its own, so the times are exclusive."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    class TimingApp(QApplication):
+        def notify(self, receiver, event):
+            if PAINTS is None or event.type() != QEvent.Type.Paint:
+                return super().notify(receiver, event)
+            c = time.process_time()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                name = type(receiver).__name__
+                total, count = PAINTS.get(name, (0.0, 0))
+                PAINTS[name] = (total + time.process_time() - c, count + 1)
+
+    return TimingApp([])
+
+
 class Window:
     """The real main window (1600x960) on the sample, lifted and settled."""
 
-    def __init__(self, size=(1600, 960)):
+    def __init__(self, size=(1600, 960), timing: bool = False):
         from PySide6.QtWidgets import QApplication
 
         self.tmp = tempfile.TemporaryDirectory()
         os.environ["MPM_STUDIO_DATA_DIR"] = str(Path(self.tmp.name) / "data")
         os.environ["MPM_STUDIO_CONFIG_DIR"] = str(Path(self.tmp.name) / "config")
-        self.app = QApplication.instance() or QApplication([])
+        self.app = QApplication.instance() or (_timing_app() if timing else QApplication([]))
         from app.main_window import AppConfig, MainWindow
         from mpm_core.model.checkpoint import default_model_path, load_model
 
@@ -195,13 +220,14 @@ def main() -> None:
     parser.add_argument("--size", default="1600x960")
     parser.add_argument("--no-viewport", action="store_true", help="the window without a 3D view (placeholder)")
     parser.add_argument("--profile", metavar="OUT", help="cProfile the stepping into OUT")
+    parser.add_argument("--paints", action="store_true", help="CPU time of paint events by widget class")
     args = parser.parse_args()
     if args.no_viewport:
         sys.modules["app.views.viewport3d"] = None  # the window shows its placeholder label
     global PROFILE
     PROFILE = args.profile
     size = tuple(int(v) for v in args.size.split("x"))
-    win = Window(size)
+    win = Window(size, timing=args.paints)
     tmp = tempfile.TemporaryDirectory()
     try:
         vp = win.window.viewport
@@ -225,9 +251,24 @@ def main() -> None:
             if config == "no3d":
                 vp.hide()
                 win.pump(0.2)
+            if config == "plots":  # the side dock's Plots tab shown (its playheads move every frame)
+                win.window.side_tabs.setCurrentWidget(win.window.plots)
+                win.pump(0.5)
+            global PAINTS
+            PAINTS = {} if args.paints else None
             r = step_frames(win, args.frames, start=20, video=args.video)
+            if PAINTS:
+                top = sorted(PAINTS.items(), key=lambda kv: -kv[1][0])[:8]
+                print(
+                    f"  paint CPU ms/frame ({config}): "
+                    + ", ".join(f"{k} {1000 * t / args.frames:.2f} ({n / args.frames:.1f}x)" for k, (t, n) in top)
+                )
+            PAINTS = None
             if config == "no3d":
                 vp.show()
+                win.pump(0.2)
+            if config == "plots":
+                win.window.side_tabs.setCurrentIndex(0)
                 win.pump(0.2)
             print(
                 f"{config:7s}: wall median {r['wall_ms_median']:.1f} ms (p90 {r['wall_ms_p90']:.1f}, mean"

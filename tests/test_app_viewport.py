@@ -377,9 +377,8 @@ def _grab(widget: QWidget) -> np.ndarray:
 
     image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
-    return arr.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(
-        image.height(), image.width(), 3
-    )
+    rows = arr.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
+    return rows.reshape(image.height(), image.width(), 3).copy()  # a copy: the QImage's memory goes with it
 
 
 def test_the_widget_shows_what_the_canvas_renders(viewport, qtbot):

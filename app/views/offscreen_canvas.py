@@ -4,7 +4,7 @@ Why: a ``QOpenGLWidget`` anywhere in a window makes Qt compose the *whole* top-l
 every repaint (the raster backing store uploaded as a texture, then drawn and swapped). With a GPU that is free;
 with Mesa's software renderer (llvmpipe: virtual machines, remote desktops, Xvfb) it cost ~29 ms of CPU per frame
 in the 1600x960 window, more than everything else together. Here the vispy scene draws into an EGL pbuffer, the
-pixels are read back (BGRA, the raster engine's own format, rows top-down where Mesa can pack them so) and painted
+pixels are read back (BGRA, the raster engine's own format) and painted
 with ``QPainter.drawImage``; the window stays a raster window. Mouse and wheel events are forwarded to the canvas,
 so the camera's orbit / zoom / pan work as before.
 
@@ -33,7 +33,6 @@ SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer", "
 _GL_RENDERER = 0x1F01
 _GL_BGRA = 0x80E1
 _GL_UNSIGNED_BYTE = 0x1401
-_GL_PACK_INVERT_MESA = 0x8758
 _GL_PACK_ALIGNMENT = 0x0D05
 #: vispy button codes of Qt's mouse buttons.
 _BUTTONS = {
@@ -154,9 +153,8 @@ class OffscreenCanvasWidget(QWidget):
         self._read = _read_pixels_func()
         from vispy.gloo import gl
 
+        self._flipped: np.ndarray | None = None
         canvas.set_current()
-        extensions = gl.glGetParameter(gl.GL_EXTENSIONS) or ""
-        self._mesa_invert = "GL_MESA_pack_invert" in extensions
         self.renderer = gl.glGetParameter(gl.GL_RENDERER)
         release_egl()
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)  # every pixel is painted
@@ -170,12 +168,22 @@ class OffscreenCanvasWidget(QWidget):
         super().update(*args)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        w, h = max(1, self.width()), max(1, self.height())
-        if tuple(self.canvas.size) != (w, h):
-            self._backend._vispy_set_size(w, h)
-            self.canvas.events.resize(size=(w, h), physical_size=(w, h))
-        self._dirty = True
+        self._fit_canvas()
         super().resizeEvent(event)
+
+    def _fit_canvas(self) -> None:
+        """Size the pbuffer to this widget in physical pixels (HiDPI: the canvas' ``size`` stays logical, its
+        ``physical_size`` is the pixels drawn, as with the QOpenGLWidget)."""
+        dpr = self.devicePixelRatioF()
+        w, h = max(1, self.width()), max(1, self.height())
+        pw, ph = max(1, round(w * dpr)), max(1, round(h * dpr))
+        backend = self._backend
+        if (tuple(self.canvas.size), tuple(self.canvas.physical_size)) != ((w, h), (pw, ph)):
+            backend._vispy_set_size(pw, ph)  # a new pbuffer
+            backend._size = (w, h)
+            backend._vispy_get_physical_size = lambda size=(pw, ph): size
+            self.canvas.events.resize(size=(w, h), physical_size=(pw, ph))
+        self._dirty = True
 
     def draw_now(self) -> None:
         """Draw the canvas into its pbuffer and read the pixels into the image painted next."""
@@ -188,22 +196,24 @@ class OffscreenCanvasWidget(QWidget):
         from vispy.gloo import gl
 
         gl.glPixelStorei(_GL_PACK_ALIGNMENT, 4)
-        if self._mesa_invert:
-            gl.glPixelStorei(_GL_PACK_INVERT_MESA, 1)  # rows top-down straight from the driver
         self._read(0, 0, w, h, _GL_BGRA, _GL_UNSIGNED_BYTE, self._pixels.ctypes.data)
-        if self._mesa_invert:
-            gl.glPixelStorei(_GL_PACK_INVERT_MESA, 0)
-            pixels = self._pixels
-        else:
-            pixels = np.ascontiguousarray(self._pixels[::-1])
+        # OpenGL's rows run bottom-up. (GL_MESA_pack_invert would spare this copy, but llvmpipe's read-back honoured
+        # it only some of the time in testing: an upside-down view now and then.)
+        if self._flipped is None or self._flipped.shape != self._pixels.shape:
+            self._flipped = np.empty_like(self._pixels)
+        np.copyto(self._flipped, self._pixels[::-1])
+        pixels = self._flipped
         # BGRA bytes are Qt's RGB32 on little-endian machines: painted without a conversion (alpha ignored, as
         # the QOpenGLWidget path makes the window opaque too).
         self._image = QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32)
+        self._image.setDevicePixelRatio(w / max(1, canvas.size[0]))
         self._image_pixels = pixels  # the QImage does not own its bytes
         self._dirty = False
         release_egl()
 
     def paintEvent(self, event) -> None:  # noqa: N802
+        if self.canvas.physical_size[0] != round(self.width() * self.devicePixelRatioF()):
+            self._fit_canvas()  # moved to a screen with another pixel ratio
         if self._dirty or self._image is None:
             self.draw_now()
         painter = QPainter(self)
