@@ -13,7 +13,11 @@ Sections (issue 13's targets):
   world refit after it, p50 / p95 (targets: preview p95 <= 50 ms, two-pass p95 <= 100 ms);
 * ``playback``: 30 s of playback at the sequence's own rate with the 2D view, the 3D view and the timeline
   updating; a frame is late when the 3D canvas drew it more than one period after it was due, or never drew it
-  (target: 0 late frames).
+  (target: 0 late frames);
+* ``video``: issue 14's GUI target: a generated 1080p 30 fps clip of 20 s paired with a keypoint file of the same
+  length (the sample tiled), played once at its own rate in the window with the skeleton over it; a video frame is
+  late when the 2D view showed it (``Pose2DView.shown_video_frame``) more than one period after it was due, or
+  never showed it; the 3D view's draws are counted the same way (target: 0 dropped frames).
 
 Figures are printed; nothing is asserted (the machine is shared and noisy). Engine threads: the app's default,
 max(1, cores - 1).
@@ -35,13 +39,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-SECTIONS = ("launch", "stall", "click", "playback")
+SECTIONS = ("launch", "stall", "click", "playback", "video")
 LAUNCH_RUNS = 5
 HEARTBEAT_MS = 5
 STALL_FRAMES = 18_000
 CLICK_SECONDS = 60
 CLICKS = 40
 PLAYBACK_SECONDS = 30.0
+VIDEO_SECONDS = 20
+VIDEO_FPS = 30
+VIDEO_SIZE = (1920, 1080)
 
 
 def _env(tmp: Path) -> dict:
@@ -172,11 +179,13 @@ def bench_click(session: _Session, seconds: int = CLICK_SECONDS, clicks: int = C
     rng = np.random.default_rng(0)
     joints = [H36M_JOINTS.index(n) for n in ("left_wrist", "right_elbow", "left_knee", "right_ankle", "head")]
     latencies = {"preview": [], "final": [], "refit": []}
+    after_result = {"preview": [], "final": []}  # resultChanged to drawn: the views' share of the latency
     state: dict = {}
 
     def on_result(lo: int, hi: int) -> None:
         if "t0" in state:
             state["pending"] = "final" if doc.result is doc.committed else "preview"
+            state["t_result"] = time.perf_counter()
 
     def on_scene() -> None:
         if "t0" in state and state.get("final_seen") and doc.result is doc.committed:
@@ -188,6 +197,8 @@ def bench_click(session: _Session, seconds: int = CLICK_SECONDS, clicks: int = C
             return
         state["seen"].add(kind)
         latencies[kind].append((t - state["t0"]) * 1000.0)
+        if kind in after_result and "t_result" in state:
+            after_result[kind].append((t - state["t_result"]) * 1000.0)
         if kind == "final":
             state["final_seen"] = True
 
@@ -219,6 +230,8 @@ def bench_click(session: _Session, seconds: int = CLICK_SECONDS, clicks: int = C
         **{f"{k}_p50_ms": pct(v, 50) for k, v in latencies.items()},
         **{f"{k}_p95_ms": pct(v, 95) for k, v in latencies.items()},
         "previews_drawn": len(latencies["preview"]),
+        **{f"{k}_views_p50_ms": pct(v, 50) for k, v in after_result.items()},
+        **{f"{k}_views_p95_ms": pct(v, 95) for k, v in after_result.items()},
     }
 
 
@@ -254,6 +267,91 @@ def bench_playback(session: _Session, seconds: float = PLAYBACK_SECONDS) -> dict
     }
 
 
+def make_video(path: Path, frames: int, fps: int = VIDEO_FPS, size: tuple[int, int] = VIDEO_SIZE) -> Path:
+    """An H.264 clip of ``frames`` frames at ``fps``, ``size`` (W, H) pixels: moving gradients and the frame
+    number as a row of bars (real pixels to decode, quick to make)."""
+    import av
+
+    w, h = size
+    ramp_x = ((np.arange(w) * 255) // w).astype(np.uint8)
+    ramp_y = ((np.arange(h) * 255) // h).astype(np.uint8)
+    img = np.empty((h, w, 3), np.uint8)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"preset": "ultrafast", "g": str(2 * fps)}
+        for i in range(frames):
+            img[..., 0] = ramp_x[None, :] + np.uint8(i % 256)
+            img[..., 1] = ramp_y[:, None]
+            img[..., 2] = 80
+            for bit in range(12):  # the frame number in binary, as bars along the top
+                img[: h // 27, bit * w // 32 : (bit + 1) * w // 32 - 8] = 255 if i >> bit & 1 else 0
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _late(shown: list[tuple[int, float]], schedule: tuple, frames: range, period: float) -> int:
+    """Frames of ``frames`` not shown within ``period`` after they were due (``schedule`` = (t0, frame0, rate))."""
+    t0, frame0, rate = schedule
+    first = {}
+    for frame, t in shown:
+        first.setdefault(frame, t)
+    return sum(1 for f in frames if f not in first or first[f] - (t0 + (f - frame0) / rate) > period)
+
+
+def bench_video(session: _Session, seconds: int = VIDEO_SECONDS) -> dict:
+    """Play a 1080p clip paired with keypoints of the same length once; count late or skipped frames of the video
+    under the 2D skeleton and of the 3D view."""
+    doc, window, playback = session.doc, session.window, session.window.playback
+    view2d, viewport = window.view2d, window.viewport
+    fps = session.sample.fps
+    frames = int(round(seconds * fps))
+    with tempfile.TemporaryDirectory() as tmp:
+        made = time.perf_counter()
+        clip = make_video(Path(tmp) / "clip_1080p.mp4", frames, fps=int(round(fps)))
+        made = time.perf_counter() - made
+        doc.set_input(session.tiled(frames))
+        session.wait(session.settled, 300)
+        window.pair_video_path(clip)
+        session.wait(lambda: view2d.shown_video_frame == view2d.video_frame_of(0), 60)
+        drawn: list[tuple[int, float]] = []
+        on_drawn = lambda f, t: drawn.append((f, t))  # noqa: E731
+        viewport.frameDrawn.connect(on_drawn)
+        playback.loop = False
+        session.pump(0.3)
+        shown: list[tuple[int, float]] = []
+        drawn.clear()
+        playback.play()
+        schedule = playback.schedule()
+        last = view2d.shown_video_frame
+        end = time.perf_counter() + seconds + 2.0
+        while playback.playing and time.perf_counter() < end:
+            session.app.processEvents()
+            if view2d.shown_video_frame != last:  # a new video frame under the skeleton
+                last = view2d.shown_video_frame
+                shown.append((last - view2d.video_frame_of(0), time.perf_counter()))
+            time.sleep(0.0005)
+        session.pump(0.2)
+        playback.pause()
+        viewport.frameDrawn.disconnect(on_drawn)
+        doc.set_input(session.sample)
+        session.wait(session.settled, 120)
+    period = 1.0 / fps
+    due = range(schedule[1], frames)
+    return {
+        "frames": len(due),
+        "fps": fps,
+        "clip_s": made,
+        "video_shown": len({f for f, _ in shown}),
+        "video_late": _late(shown, schedule, due, period),
+        "drawn_3d": len(drawn),
+        "late_3d": _late(drawn, schedule, due, period),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
@@ -282,13 +380,26 @@ def main() -> None:
                 f"click to 3D drawn, {r['frames']} frames, {r['clicks']} clicks: preview p50 {r['preview_p50_ms']:.1f}"
                 f" / p95 {r['preview_p95_ms']:.1f} ms [p95 <= 50]; two-pass p50 {r['final_p50_ms']:.1f} / p95"
                 f" {r['final_p95_ms']:.1f} ms [p95 <= 100]; world refit drawn p50 {r['refit_p50_ms']:.1f} / p95"
-                f" {r['refit_p95_ms']:.1f} ms (previews drawn: {r['previews_drawn']})"
+                f" {r['refit_p95_ms']:.1f} ms (previews drawn: {r['previews_drawn']}); of which resultChanged to"
+                f" 3D drawn (the views' share): preview p50 {r['preview_views_p50_ms']:.1f} / p95"
+                f" {r['preview_views_p95_ms']:.1f} ms, two-pass p50 {r['final_views_p50_ms']:.1f} / p95"
+                f" {r['final_views_p95_ms']:.1f} ms"
             )
         if "playback" in inproc:
+            load = " ".join(f"{v:.1f}" for v in os.getloadavg())
             r = bench_playback(session)
             print(
                 f"playback {r['seconds']:.0f} s at {r['fps']:g} fps: {r['frames_due']} frames due,"
                 f" {r['frames_drawn']} draws, late or skipped: {r['late_or_skipped']} [target 0]"
+                f" (load average {load}; 3D drawn via {getattr(session.window.viewport, 'draw_path', '?')})"
+            )
+        if "video" in inproc:
+            load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+            r = bench_video(session)
+            print(
+                f"video 1080p {r['fps']:g} fps, {r['frames']} frames with the skeleton over it (clip made in"
+                f" {r['clip_s']:.0f} s): video frames shown {r['video_shown']}, late or skipped {r['video_late']};"
+                f" 3D draws {r['drawn_3d']}, late or skipped {r['late_3d']} [target 0] (load average {load})"
             )
     finally:
         session.close()

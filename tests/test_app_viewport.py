@@ -326,7 +326,7 @@ def _mouse(widget, kind: str, pos, buttons) -> None:
 
 
 def test_dragging_orbits_the_camera_and_the_wheel_zooms(viewport, qtbot):
-    native, camera = viewport.canvas.native, viewport.camera
+    native, camera = viewport.canvas_widget, viewport.camera
     azimuth, scale = camera.azimuth, camera.scale_factor
     before = viewport.project_joints()
     held = Qt.MouseButton.LeftButton
@@ -368,3 +368,54 @@ def test_export_3d_view_as_mp4_from_the_window(window, qtbot, tmp_path, monkeypa
     cap.release()
     assert ok and _skeleton_mask(bgr[..., ::-1]).sum() > 200
     assert "Recorded 12 frames" in window.statusBar().currentMessage()
+
+
+# -- how the canvas reaches the screen ------------------------------------------------------------------------------
+def _grab(widget: QWidget) -> np.ndarray:
+    """What ``widget`` shows, ``(H, W, 3)`` uint8 RGB."""
+    from PySide6.QtGui import QImage
+
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    arr = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+    rows = arr.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
+    return rows.reshape(image.height(), image.width(), 3).copy()  # a copy: the QImage's memory goes with it
+
+
+def test_the_widget_shows_what_the_canvas_renders(viewport, qtbot):
+    img, scale = _render(viewport, qtbot)
+    shown = _grab(viewport.canvas_widget)
+    assert shown.shape[:2] == img.shape[:2]
+    differs = np.abs(shown.astype(int) - img[..., :3]).max(axis=-1) > 8
+    assert differs.mean() < 0.002  # the same picture (the offscreen path reads the same pixels back)
+    _assert_joints_drawn(viewport, np.dstack([shown, np.full(shown.shape[:2], 255, np.uint8)]), scale)
+
+
+def test_software_opengl_draws_offscreen_and_the_window_composes_without_opengl(window):
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+
+    from app.views.offscreen_canvas import is_software, qt_gl_renderer
+
+    if not is_software(qt_gl_renderer()):
+        pytest.skip(f"hardware OpenGL ({qt_gl_renderer()}): the QOpenGLWidget path is the right one here")
+    vp = window.viewport
+    assert vp.draw_path == "offscreen" and not isinstance(vp.canvas_widget, QOpenGLWidget)
+    # One QOpenGLWidget anywhere would make Qt compose the whole window through (software) OpenGL every frame.
+    assert window.findChildren(QOpenGLWidget) == []
+
+
+def test_the_qopenglwidget_path_still_draws(qtbot, lifted_doc, monkeypatch):
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+
+    monkeypatch.setenv("MPM_STUDIO_3D_DRAW", "widget")
+    vp = Viewport3D(lifted_doc)
+    qtbot.addWidget(vp)
+    vp.resize(700, 600)
+    vp.show()
+    qtbot.waitExposed(vp)
+    assert vp.draw_path == "widget" and isinstance(vp.canvas_widget, QOpenGLWidget)
+    wait_idle(qtbot, lifted_doc)
+    with qtbot.waitSignal(vp.frameDrawn, timeout=5000, check_params_cb=lambda f, t: f == 25):
+        lifted_doc.set_frame(25)
+    vp.reset_camera()
+    img, scale = _render(vp, qtbot)
+    _assert_joints_drawn(vp, img, scale)

@@ -11,11 +11,14 @@ front view (x right, y up).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QRadioButton,
@@ -53,8 +56,32 @@ STATE_COLOURS = {
 JOINT_SIZE = 11
 #: Width range (device pixels) of the video frames the view asks for: about its own width, never a full 4K frame.
 VIDEO_MIN_WIDTH, VIDEO_MAX_WIDTH = 320, 1920
+#: With a video, the skeleton of a new frame waits at most this long for its video frame (ms): then both change in
+#: one repaint, in sync; a slow decoder never holds the skeleton back longer.
+VIDEO_WAIT_MS = 40
 SCOPES = ((SCOPE_FRAME, "This frame"), (SCOPE_SELECTION, "Selected frames"), (SCOPE_ALL, "All frames"))
 _LAYOUT = get_layout("h36m17")
+#: The skeleton's (parent, child) bones by the side of the child joint: ``(n, 2)`` int per side.
+_SIDE_BONES = {
+    side: np.array([(p, c) for p, c in _LAYOUT.bones if _LAYOUT.side(c) == side], np.int64).reshape(-1, 2)
+    for side in SIDE_COLOURS
+}
+
+
+class _VideoImageItem(pg.ImageItem):
+    """An ImageItem for ``(h, w, 3)`` uint8 RGB video frames: converted once per frame to Qt's native RGB32, so
+    painting (a scaled blit, once or more per frame) converts nothing and no levels are applied."""
+
+    def render(self) -> None:
+        image = self.image
+        if image is None or image.size == 0 or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            super().render()
+            return
+        h, w = image.shape[:2]
+        self._bgra = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGRA)  # RGB32 bytes, little-endian
+        self.qimage = QImage(self._bgra.data, w, h, 4 * w, QImage.Format.Format_RGB32)
+        self._renderRequired = False
+        self._unrenderable = False
 
 
 class _BoxSelectViewBox(pg.ViewBox):
@@ -95,21 +122,34 @@ class Pose2DView(QWidget):
         self.plot.setAspectLocked(True)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setBackground((28, 30, 34))
+        # The axes draw the grid over the whole view: cached as pixmaps, a frame's repaint under the moving skeleton
+        # is a blit instead of replaying every grid line (they change only when the view pans or zooms).
+        for name in ("left", "bottom"):
+            self.plot.getPlotItem().getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-        self.image_item = pg.ImageItem(axisOrder="row-major")  # the video frame, when a video is paired
+        self.image_item = _VideoImageItem(axisOrder="row-major")  # the video frame, when a video is paired
         self.image_item.setZValue(-20)
         self.plot.addItem(self.image_item)
         self.frame_rect = pg.PlotDataItem(pen=pg.mkPen((110, 110, 120), width=1))
         self.frame_rect.setZValue(-10)
         self.plot.addItem(self.frame_rect)
-        self.bone_items: dict[str, pg.PlotDataItem] = {}
-        self.guess_bone_items: dict[str, pg.PlotDataItem] = {}
+        self.bone_items: dict[str, pg.PlotCurveItem] = {}
+        self.guess_bone_items: dict[str, pg.PlotCurveItem] = {}
         for side, colour in SIDE_COLOURS.items():
-            solid = pg.PlotDataItem(pen=pg.mkPen(colour, width=3), connect="pairs")
-            dashed = pg.PlotDataItem(pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), connect="pairs")
+            # Plain curves (not PlotDataItems): a frame sets a handful of points, without PlotDataItem's bookkeeping.
+            solid = pg.PlotCurveItem(pen=pg.mkPen(colour, width=3), connect="pairs")
+            dashed = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), connect="pairs")
             self.plot.addItem(solid)
             self.plot.addItem(dashed)
             self.bone_items[side], self.guess_bone_items[side] = solid, dashed
+        # The joints' palette, made once (see _redraw): seen joints filled, guesses hollow with a wider ring.
+        self._joint_brushes = {state: pg.mkBrush(colour) for state, colour in STATE_COLOURS.items()}
+        self._hollow_brush = pg.mkBrush(None)
+        self._joint_pens = {
+            (state, seen): pg.mkPen(colour, width=1 if seen else 2.5)
+            for state, colour in STATE_COLOURS.items()
+            for seen in (True, False)
+        }
         self.joint_item = pg.ScatterPlotItem(size=JOINT_SIZE, hoverable=True, tip=self._tip)
         self.joint_item.setZValue(10)
         self.plot.addItem(self.joint_item)
@@ -145,18 +185,33 @@ class Pose2DView(QWidget):
         layout.addWidget(self.plot, 1)
 
         self.shown_video_frame: int | None = None
+        self._image_rect = QRectF()
+        self._image_shape: tuple[int, int] = (0, 0)
+        # With a video, a frame change redraws the skeleton when its video frame arrives (one repaint with both,
+        # in sync), or after VIDEO_WAIT_MS when the decoder is slow.
+        self._skeleton_pending = False
+        self._video_wait = QTimer(self)
+        self._video_wait.setSingleShot(True)
+        self._video_wait.setInterval(VIDEO_WAIT_MS)
+        self._video_wait.timeout.connect(self._redraw)
         self._points = np.zeros((17, 2), np.float32)
         self._states = np.zeros(17, np.int8)
         document.inputChanged.connect(self._on_input)
-        document.frameChanged.connect(self._redraw)
+        document.frameChanged.connect(self._on_frame)
         document.maskChanged.connect(self._on_rows_changed)
         document.resultChanged.connect(self._on_rows_changed)
         document.probeChanged.connect(self._on_input)
         document.selectionChanged.connect(self._redraw)
+        document.maskChanged.connect(self._update_info)
+        document.inputChanged.connect(self._update_info)
         # The video under the skeleton: decoded on its own worker, requested for the current frame.
         self.video = VideoFrames(self)
         self.video.frameReady.connect(self._on_video_frame)
         self.video.failed.connect(lambda msg: document.statusMessage.emit(msg))
+        # The skeleton waits for video frames only while the video decodes (a broken one never holds it back).
+        self._video_ok = False
+        self.video.opened.connect(lambda *_args: setattr(self, "_video_ok", True))
+        self.video.failed.connect(lambda *_args: setattr(self, "_video_ok", False))
         document.frameChanged.connect(self._request_video_frame)
 
     # -- what is drawn --------------------------------------------------------------------------------------------
@@ -171,11 +226,15 @@ class Pose2DView(QWidget):
         ``extent`` = (W, H) image pixels (default: its own size), or none."""
         if rgb is None:
             self.image_item.clear()
+            self._image_rect = QRectF()
             self.shown_video_frame = None
             return
         w, h = extent if extent is not None else (rgb.shape[1], rgb.shape[0])
-        self.image_item.setImage(rgb, autoLevels=False, levels=(0, 255))
-        self.image_item.setRect(QRectF(0, 0, w, h))
+        self.image_item.setImage(rgb, autoLevels=False)
+        rect = QRectF(0, 0, w, h)
+        if rect != self._image_rect or rgb.shape[:2] != self._image_shape:
+            self.image_item.setRect(rect)  # a geometry change repaints everything under it: only when it changes
+            self._image_rect, self._image_shape = rect, rgb.shape[:2]
 
     # -- the video -------------------------------------------------------------------------------------------------
     def video_frame_of(self, frame: int) -> int | None:
@@ -195,10 +254,21 @@ class Pose2DView(QWidget):
     def _on_video_frame(self, index: int, rgb: np.ndarray, size: tuple) -> None:
         self.set_background_image(rgb, (int(size[0]), int(size[1])))
         self.shown_video_frame = index
+        if self._skeleton_pending and index == self.video_frame_of(self.document.frame):
+            self._redraw()
+
+    def _on_frame(self, frame: int) -> None:
+        if self._video_ok and self.video_frame_of(frame) is not None:
+            self._skeleton_pending = True
+            self._video_wait.start()
+        else:
+            self._redraw()
 
     def _on_input_video(self) -> None:
         data = self.document.input
         video = data.video if data is not None and data.kind == "2d" else None
+        if video != self.video.path:
+            self._video_ok = False
         self.video.open(video)
         if video is None:
             self.set_background_image(None)
@@ -273,6 +343,8 @@ class Pose2DView(QWidget):
             self._redraw()
 
     def _redraw(self, *_args) -> None:
+        self._skeleton_pending = False
+        self._video_wait.stop()
         doc = self.document
         if doc.input is None or doc.mask is None:
             return
@@ -280,35 +352,32 @@ class Pose2DView(QWidget):
         self._points, self._states = xy, states
         drawn = self._known(states) & np.isfinite(xy).all(axis=1)
         seen = (states == VISIBLE) | (states == FORCED)
-        for side in SIDE_COLOURS:
-            solid, dashed = [], []
-            for parent, child in _LAYOUT.bones:
-                if _LAYOUT.side(child) != side or not (drawn[parent] and drawn[child]):
-                    continue
-                (solid if seen[parent] and seen[child] else dashed).append((parent, child))
-            for item, segs in ((self.bone_items[side], solid), (self.guess_bone_items[side], dashed)):
-                if segs:
-                    idx = np.array(segs).reshape(-1)
-                    item.setData(xy[idx, 0], xy[idx, 1])
-                else:
-                    item.setData([], [])
-        spots = []
-        for j in np.nonzero(drawn)[0]:
-            colour = STATE_COLOURS[int(states[j])]
-            hollow = not seen[j]
-            spots.append(
-                {
-                    "pos": (float(xy[j, 0]), float(xy[j, 1])),
-                    "data": int(j),
-                    "brush": None if hollow else pg.mkBrush(colour),
-                    "pen": pg.mkPen(colour, width=2.5 if hollow else 1),
-                    "symbol": "o",
-                }
-            )
-        self.joint_item.setData(spots)
+        for side, bones in _SIDE_BONES.items():
+            parent, child = bones[:, 0], bones[:, 1]
+            both = drawn[parent] & drawn[child]
+            solid = both & seen[parent] & seen[child]
+            for item, keep in ((self.bone_items[side], solid), (self.guess_bone_items[side], both & ~solid)):
+                ends = bones[keep].reshape(-1)  # (2 * bones,) parent, child, parent, child...
+                item.setData(xy[ends, 0], xy[ends, 1])
+        # One point per drawn joint, its brush and pen from a fixed palette: the same objects every frame, so the
+        # scatter's symbol atlas (keyed by object identity) never renders a symbol again during playback.
+        idx = np.nonzero(drawn)[0]
+        codes = [int(states[j]) for j in idx]
+        self.joint_item.setData(
+            pos=xy[idx],
+            data=idx,
+            brush=[self._joint_brushes[c] if seen[j] else self._hollow_brush for j, c in zip(idx, codes)],
+            pen=[self._joint_pens[c, bool(seen[j])] for j, c in zip(idx, codes)],
+            symbol="o",
+        )
         sel = [j for j in doc.selected_joints if drawn[j]]
         self.selection_item.setData(xy[sel, 0], xy[sel, 1]) if sel else self.selection_item.setData([], [])
-        hidden, frames = doc.hidden_count()
+
+    def _update_info(self, *_args) -> None:
+        """The hidden-joint counter (on mask changes only: it sums the whole mask)."""
+        if self.document.mask is None:
+            return
+        hidden, frames = self.document.hidden_count()
         self.info_label.setText(f"hidden: {hidden} joint-frames in {frames} frames")
 
     # -- interaction ----------------------------------------------------------------------------------------------
@@ -336,5 +405,7 @@ class Pose2DView(QWidget):
     def joint_at_pixel(self, j: int):
         """Where joint ``j`` of the current frame is drawn: a ``QPoint`` in ``self.plot.viewport()`` pixels (what a
         mouse click there hits)."""
+        if self._skeleton_pending:  # the current frame's skeleton, even before its video frame came
+            self._redraw()
         scene_pos = self.viewbox.mapViewToScene(QPointF(*map(float, self._points[j])))
         return self.plot.mapFromScene(scene_pos)

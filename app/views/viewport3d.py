@@ -9,10 +9,16 @@ and pans (shift-drag); the toolbar resets it, follows the body, switches world /
 
 A frame change only refills the visuals' buffers (``SkeletonVisuals.show_frame``) and asks for a repaint; the
 scene's floor and trail are set once per scene.
+
+Where OpenGL is a software renderer (Mesa's llvmpipe: virtual machines, Xvfb), the canvas draws offscreen (EGL) and
+a raster widget shows its pixels (``app.views.offscreen_canvas``): a QOpenGLWidget would make Qt compose the whole
+window through software OpenGL on every frame. ``canvas_widget`` is the widget shown either way (mouse events go
+to it); ``draw_path`` says which ("offscreen" or "widget"); ``MPM_STUDIO_3D_DRAW`` overrides the choice.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 import cv2
@@ -23,6 +29,13 @@ from vispy import scene
 
 from app.document import Document
 from app.state import LOW_CONFIDENCE, USER_HIDDEN, VISIBLE
+from app.views.offscreen_canvas import (
+    OffscreenCanvasWidget,
+    choose_draw_path,
+    egl_app,
+    release_egl,
+    release_qt_context,
+)
 from app.views.viewport3d_visuals import (
     BACKGROUND,
     GHOST_COLOUR,
@@ -33,6 +46,8 @@ from app.views.viewport3d_visuals import (
     SkeletonVisuals,
 )
 from mpm_core.engine.scene import PELVIS
+
+log = logging.getLogger(__name__)
 
 #: The default view: a three-quarter view from the input camera's side, a little from above (degrees).
 VIEW_AZIMUTH_OFFSET = 25.0
@@ -58,7 +73,7 @@ class Viewport3D(QWidget):
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
         self.document = document
-        self.canvas = scene.SceneCanvas(keys=None, show=False, bgcolor=np.array(BACKGROUND) / 255.0, app="pyside6")
+        self.canvas, self.canvas_widget, self.draw_path = self._make_canvas()
         self.view = self.canvas.central_widget.add_view()
         self.camera = scene.cameras.TurntableCamera(
             up="+y", fov=FIELD_OF_VIEW, elevation=VIEW_ELEVATION, azimuth=0.0, scale_factor=3.0
@@ -77,8 +92,8 @@ class Viewport3D(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(self._build_toolbar())
-        layout.addWidget(self.canvas.native, 1)
-        self.canvas.native.setMinimumSize(120, 120)
+        layout.addWidget(self.canvas_widget, 1)
+        self.canvas_widget.setMinimumSize(120, 120)
 
         document.inputChanged.connect(self._on_input)
         document.sceneChanged.connect(self._on_scene)
@@ -88,6 +103,20 @@ class Viewport3D(QWidget):
         document.settingsChanged.connect(self._on_setting)
         if document.scene is not None:
             self._on_scene()
+
+    @staticmethod
+    def _make_canvas() -> tuple[scene.SceneCanvas, QWidget, str]:
+        """The canvas, the widget that shows it and the path's name (see the module's doc)."""
+        bgcolor = np.array(BACKGROUND) / 255.0
+        if choose_draw_path() == "offscreen":
+            try:
+                release_qt_context()  # the canvas makes its EGL context current as it is made
+                canvas = scene.SceneCanvas(keys=None, show=False, bgcolor=bgcolor, app=egl_app(), size=(640, 480))
+                return canvas, OffscreenCanvasWidget(canvas), "offscreen"
+            except Exception:  # a driver without pbuffers: the QOpenGLWidget still works
+                log.exception("offscreen 3D drawing failed; using a QOpenGLWidget")
+        canvas = scene.SceneCanvas(keys=None, show=False, bgcolor=bgcolor, app="pyside6")
+        return canvas, canvas.native, "widget"
 
     # -- toolbar ----------------------------------------------------------------------------------------------------
     def _button(self, text: str, tip: str, checkable: bool = False) -> QToolButton:
@@ -208,7 +237,14 @@ class Viewport3D(QWidget):
 
     def render(self) -> np.ndarray:
         """The canvas rendered offscreen: ``(H, W, 4)`` uint8 RGBA, physical pixels (logical x pixel ratio)."""
-        return self.canvas.render()
+        return self._render_canvas()
+
+    def _render_canvas(self) -> np.ndarray:
+        try:
+            return self.canvas.render()
+        finally:
+            if self.draw_path == "offscreen":
+                release_egl()
 
     def render_frame(self, frame: int, size: tuple[int, int]) -> np.ndarray:
         """Frame ``frame`` rendered offscreen and scaled to ``size`` (W, H) pixels: ``(H, W, 4)`` uint8 RGBA.
@@ -226,7 +262,7 @@ class Viewport3D(QWidget):
         scale_factor = self.camera.scale_factor
         self.camera.scale_factor = scale_factor * zoom
         try:
-            img = self.canvas.render()
+            img = self._render_canvas()
         finally:
             self.camera.scale_factor = scale_factor
         h, w = img.shape[:2]
