@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.view2d)
         splitter.addWidget(self.viewport)
-        splitter.setSizes([700, 900])
+        splitter.setSizes([1000, 1000])  # the 2D and 3D views share the width equally
         self.setCentralWidget(splitter)
         args = (doc, self.playback) if self.playback is not None else (doc,)
         self.timeline = _optional_view("app.views.timeline", "TimelineView", *args)

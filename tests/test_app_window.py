@@ -252,3 +252,12 @@ def test_the_detector_models_folder_setting_is_searched_first(make_window, monke
     prefs.models_dir = ""
     preferences.apply_models_dir(prefs)
     assert all(folder != tmp_path / "detectors" for _, folder in search_dirs())
+
+
+def test_the_window_fits_a_laptop_screen(make_window, qtbot):
+    """Toolbars and legends give way (clip or wrap) so that the window fits a 1366 x 768 screen."""
+    win = make_window(open_sample=False)
+    win.resize(1366, 740)
+    qtbot.wait(50)
+    assert win.minimumSizeHint().width() <= 1366
+    assert win.width() <= 1366

@@ -162,10 +162,12 @@ class Pose2DView(QWidget):
         self.viewbox.boxSelected.connect(self._on_box)
 
         toolbar = QHBoxLayout()
-        hint = QLabel("Click a joint to hide/show it in:")
-        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # clipped on narrow screens
-        hint.setMinimumWidth(hint.fontMetrics().horizontalAdvance("Click a joint"))
-        toolbar.addWidget(hint, 1)
+        hint = QLabel("Click hides/shows in:")
+        hint.setToolTip(
+            "Click a joint to hide it from the model (or show it again) in this frame, the selected frames or all "
+            "frames; click a low-confidence joint to force it visible; shift-drag to select joints"
+        )
+        toolbar.addWidget(hint)
         self.scope_group = QButtonGroup(self)
         self.scope_buttons: dict[str, QRadioButton] = {}
         for key, text in SCOPES:
@@ -177,7 +179,7 @@ class Pose2DView(QWidget):
             toolbar.addWidget(button)
         self.info_label = QLabel("")
         self.info_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # narrow screens
-        self.info_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.info_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         toolbar.addWidget(self.info_label, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -64,6 +64,10 @@ def _hex(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
+#: Pixels between the canvas' corner and the colour key drawn over it.
+LEGEND_MARGIN = 6
+
+
 class Viewport3D(QWidget):
     """The 3D view of a ``Document``. ``canvas`` is the vispy ``SceneCanvas``."""
 
@@ -93,6 +97,7 @@ class Viewport3D(QWidget):
         layout.setSpacing(2)
         layout.addLayout(self._build_toolbar())
         layout.addWidget(self.canvas_widget, 1)
+        self.legend.raise_()
         self.canvas_widget.setMinimumSize(120, 120)
 
         document.inputChanged.connect(self._on_input)
@@ -161,27 +166,46 @@ class Viewport3D(QWidget):
             self.trail_button,
         ):
             bar.addWidget(widget)
-        bar.addStretch(1)
         # The key: guesses look like guesses.
-        legend = (
-            f"<span style='color:{_hex(SIDE_COLOURS['L'])}'>━ left</span> "
-            f"<span style='color:{_hex(SIDE_COLOURS['R'])}'>━ right</span> "
-            f"<span style='color:{_hex(STATE_COLOURS[VISIBLE])}'>● seen</span> "
-            f"<span style='color:{_hex(STATE_COLOURS[USER_HIDDEN])}'>○ hidden by you</span> "
-            f"<span style='color:{_hex(STATE_COLOURS[LOW_CONFIDENCE])}'>○ low confidence</span> "
-            f"<span style='color:{_hex(GHOST_COLOUR)}'>━ reference</span>"
+        items = (
+            (SIDE_COLOURS["L"], "━ left"),
+            (SIDE_COLOURS["R"], "━ right"),
+            (STATE_COLOURS[VISIBLE], "● seen"),
+            (STATE_COLOURS[USER_HIDDEN], "○ hidden by you"),
+            (STATE_COLOURS[LOW_CONFIDENCE], "○ low confidence"),
+            (GHOST_COLOUR, "━ reference"),
+        )
+        legend = " ".join(
+            f"<span style='color:{_hex(colour)}'>{text.replace(' ', '&nbsp;')}</span>" for colour, text in items
         )
         self.legend = QLabel(legend)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         # On the canvas' own dark background: the key's colours are the drawing's colours.
         self.legend.setStyleSheet(f"QLabel {{ background: {_hex(BACKGROUND)}; padding: 1px 6px; border-radius: 3px; }}")
         self.legend.setToolTip("Hollow rings and dashed bones: where the model put joints it did not see")
-        bar.addWidget(self.legend)
+        # An overlay in the canvas' top-left corner (placed by resizeEvent), so the toolbar stays narrow.
+        self.legend.setParent(self)
+        self.legend.adjustSize()
+        bar.addStretch(1)
         self.info_label = QLabel("")
         self.info_label.setToolTip("This frame's error against the truth (root-aligned, the virtual camera's frame)")
         bar.addWidget(self.info_label)
         self._sync_coords_buttons()
         return bar
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._place_legend()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """The key over the canvas' top-left corner; hidden when the canvas is too small to hold it."""
+        area = self.canvas_widget.geometry()
+        self.legend.move(area.left() + LEGEND_MARGIN, area.top() + LEGEND_MARGIN)
+        self.legend.setVisible(self.legend.width() + 2 * LEGEND_MARGIN <= area.width())
 
     def _sync_coords_buttons(self) -> None:
         coords = self.document.settings.coords
