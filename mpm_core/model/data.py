@@ -45,6 +45,7 @@ SET_LICENCES = {
     "cmu_asfamc": "CMU Graphics Lab mocap terms",
     "hdm05": "HDM05, CC BY-SA 3.0",
     "extra_corpus": "ACCAD, CC BY 3.0",
+    "cmu_dance_corpus": "CMU Graphics Lab mocap terms",
 }
 #: Sets whose clips start with a T-pose calibration frame (cgspeed conversions of CMU) that is dropped.
 TPOSE_FIRST_FRAME = ("cmu_bvh",)
