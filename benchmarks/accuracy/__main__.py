@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(bench.write_table(summary["state"], out, Path(args.doc) if args.doc else None, args.note))
         print(f"ran {summary['ran']} job(s), skipped {summary['skipped']} finished job(s); table: {out / 'results.md'}")
+        if summary["failed"]:
+            print(f"failed: {', '.join(summary['failed'])} (rerun to retry)", file=sys.stderr)
+            return 1
         return 0
     except PoseDataError as exc:
         print(f"benchmarks.accuracy: error: {exc}", file=sys.stderr)

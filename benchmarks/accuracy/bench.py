@@ -619,6 +619,7 @@ def run(settings: Settings, out_dir: Path, jobs: int = 1, stop_after_s: float | 
     state["sittings"].append(sitting)
     t0 = time.perf_counter()
     ran = 0
+    failed: list[str] = []
 
     def record(result: dict) -> None:
         nonlocal ran
@@ -635,13 +636,17 @@ def run(settings: Settings, out_dir: Path, jobs: int = 1, stop_after_s: float | 
             if stop_after_s is not None and time.perf_counter() - t0 > stop_after_s:
                 log("stop-after reached: the remaining jobs wait for the next sitting")
                 break
-            record(run_job(model, split, settings, out_dir, log))
+            try:
+                record(run_job(model, split, settings, out_dir, log))
+            except (PoseDataError, RuntimeError, ValueError) as exc:  # one broken job must not stop the others
+                failed.append(job_key(model, split))
+                log(f"[{job_key(model, split)}] failed: {exc}")
     else:
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            pending = set()
+            pending, names = set(), {}
             queue = list(todo)
             while queue or pending:
                 while queue and len(pending) < jobs:
@@ -649,15 +654,21 @@ def run(settings: Settings, out_dir: Path, jobs: int = 1, stop_after_s: float | 
                         queue.clear()
                         break
                     model, split = queue.pop(0)
-                    pending.add(pool.submit(_job_entry, (model, split, settings, out_dir)))
+                    fut = pool.submit(_job_entry, (model, split, settings, out_dir))
+                    names[fut] = job_key(model, split)
+                    pending.add(fut)
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    record(fut.result())
+                    try:
+                        record(fut.result())
+                    except (PoseDataError, RuntimeError, ValueError) as exc:
+                        failed.append(names[fut])
+                        log(f"[{names[fut]}] failed: {exc}")
     sitting["wall_s"] = round(time.perf_counter() - t0, 1)
     _write_state(state_path, state)
-    return {"ran": ran, "skipped": skipped, "state": state}
+    return {"ran": ran, "skipped": skipped, "failed": failed, "state": state}
 
 
 # -- the table ------------------------------------------------------------------------------------------------
