@@ -711,6 +711,7 @@ def make_table(state: dict, settings_note: str = "") -> str:
     jobs = state["jobs"]
     total_wall = sum(r.get("job_wall_s") or 0 for r in jobs.values())
     sittings = state.get("sittings", [])
+    elapsed = sum(x.get("wall_s") or 0 for x in sittings)
     lines = [
         "## Results",
         "",
@@ -720,8 +721,9 @@ def make_table(state: dict, settings_note: str = "") -> str:
         + ".",
         f"- Test windows: {'all' if s['max_test_windows'] is None else 'at most ' + str(s['max_test_windows'])}"
         f" per split; training clips: {'all' if s['max_clips'] is None else str(s['max_clips']) + ' per set'}.",
-        f"- Wall time: {total_wall / 60:.1f} min over {len(jobs)} job(s) in {len(sittings)} sitting(s)"
-        f" (jobs' own wall time, data loading and evaluation included).",
+        f"- Wall time: {elapsed / 60:.1f} min in {len(sittings)} sitting(s) for {len(jobs)} job(s)"
+        f" ({total_wall / 60:.1f} min of job wall time summed over parallel jobs; data loading and evaluation"
+        " included). Lift frames/s: one thread, measured while the jobs ran (indicative on a shared machine).",
     ]
     if settings_note:
         lines.append(f"- {settings_note}")
