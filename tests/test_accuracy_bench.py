@@ -54,12 +54,17 @@ def test_table_has_every_model_split_and_condition(smoke_run) -> None:
         assert (result["conditions"]["complete3d_limb"] is None) == baseline, key
         if result["model"] != "mpm_shipped":
             assert result["windows"] == 4 and result["steps"] == 2, key
+    assert jobs_param(summary, "mpm_shipped") == jobs_param(summary, "mpm_scratch") > 500_000
     # The shipped model is a trained model: far better than 4 windows of training, which shows the metrics work.
     jobs = summary["state"]["jobs"]
     assert (
         jobs["mpm_shipped/val_old"]["conditions"]["clean"]["mpjpe"]
         < jobs["mlp/val_old"]["conditions"]["clean"]["mpjpe"]
     )
+
+
+def jobs_param(summary: dict, model: str) -> int:
+    return summary["state"]["jobs"][f"{model}/val_old"]["parameters"]
 
 
 def test_rerun_skips_finished_jobs_and_runs_a_removed_one(smoke_run, capsys) -> None:

@@ -533,11 +533,11 @@ def run_job(model: str, split: str, settings: Settings, out_dir: Path, log=print
     val = test_windows(test_clips, settings)
     if model == "mpm_shipped":
         from mpm_core.model.checkpoint import default_model_path, load_model
-        from mpm_core.model.network import count_parameters
 
         network = load_model(default_model_path(), device="cpu").network
         training = {"steps": None, "windows": None, "train_cpu_s": None, "train_wall_s": None}
-        training.update({"final_train_loss_mm": None, "parameters": count_parameters(network)})
+        # Every parameter (a loaded model's parameters are frozen, which count_parameters would skip).
+        training.update({"final_train_loss_mm": None, "parameters": sum(p.numel() for p in network.parameters())})
         training["test_clips_seen_in_training"] = _shipped_overlap(test_clips)
     else:
         training = train_job(model, split, train_clips, settings, job_dir, log)
