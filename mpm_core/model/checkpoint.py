@@ -18,6 +18,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,6 +31,9 @@ from mpm_core.atomic import atomic_write, atomic_write_bytes
 from mpm_core.errors import PoseDataError
 from mpm_core.model.network import MPMNetwork, NetworkConfig
 from mpm_core.skeleton import H36M_JOINTS
+
+if TYPE_CHECKING:
+    from mpm_core.model.registry import RegisteredModel
 
 #: Version of the sidecar layout; bump on any incompatible change.
 FORMAT_VERSION = 1
@@ -366,7 +370,7 @@ class LoadedModel:
         return self._run(x2d, "2d", hidden, frame_hidden, ("2d",))["2d"]
 
 
-def registered_models() -> list:
+def registered_models() -> list[RegisteredModel]:
     """The models known by name (``mpm_core.model.registry.RegisteredModel``: the shipped ones present, then those
     in the per-user models folder)."""
     from mpm_core.model.registry import registered_models as _registered
