@@ -82,10 +82,12 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.format is not None:
         args.format = _check_output_ext(args.format, "--format")
     if args.model is not None:
-        from mpm_core.model.checkpoint import checkpoint_paths
+        from mpm_core.model.checkpoint import resolve_model
 
-        if not any(p.is_file() for p in checkpoint_paths(args.model)):
-            raise _fail("--model", f"model file {args.model} not found")
+        try:  # a registered name (mpm_h36m17, ...) or a checkpoint path
+            args.model = str(resolve_model(args.model))
+        except PoseDataError as exc:
+            raise _fail("--model", exc.problem if exc.path is None else f"{exc.path}: {exc.problem}") from None
 
 
 # -- inputs --------------------------------------------------------------------------------------------------------
@@ -335,7 +337,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="BVH joint names and rest pose: h36m (default), mixamo (mixamorig: names) or metarig (Blender)",
     )
     p.add_argument("--csv-long", action="store_true", help="CSV in long form (one row per frame and joint)")
-    p.add_argument("--model", metavar="PATH", help="checkpoint (default: the shipped model)")
+    p.add_argument(
+        "--model", metavar="NAME|PATH", help="registered model name or checkpoint path (default: the shipped model)"
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--batch-size", type=int, default=64, metavar="N", help="windows per network call (default 64)")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for the network (default: all cores)")

@@ -61,14 +61,43 @@ def _evaluate(args: argparse.Namespace) -> int:
         with atomic_write(args.json) as f:
             json.dump(report, f, indent=2)
     if args.store:
-        from mpm_core.model.checkpoint import default_model_path, update_sidecar
+        from mpm_core.model.checkpoint import resolve_model, update_sidecar
 
-        where = update_sidecar(args.model or default_model_path(), {"evaluation": report})
+        where = update_sidecar(resolve_model(args.model), {"evaluation": report})
         print(f"report stored in {where}")
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    from mpm_core.model.registry import registered_models, user_models_dir
+
+    models = registered_models()
+    if args.json:
+        rows = [
+            {
+                "name": m.name,
+                "path": str(m.path),
+                "licence": m.licence,
+                "card": None if m.card is None else str(m.card),
+                "size_bytes": m.size_bytes,
+                "origin": m.origin,
+            }
+            for m in models
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    for m in models:
+        print(f"{m.name}  [{m.origin}, {m.size_mb:.1f} MB]  {m.licence}")
+        print(f"    {m.path}" + (f"\n    card: {m.card}" if m.card else ""))
+    print(f"user models folder: {user_models_dir()}")
+    return 0
+
+
 def register(subparsers) -> None:
+    p = subparsers.add_parser("models", help="list the registered models (names --model accepts) and their licences")
+    p.add_argument("--json", action="store_true", help="as JSON")
+    p.set_defaults(func=_models)
+
     p = subparsers.add_parser("pretrain", help="MPM pretraining: masked 2D + masked 3D pose modelling on mocap")
     _common(p)
     p.add_argument("--resume", action="store_true", help="continue from run_dir/pretrain_last + pretrain_state")
@@ -83,7 +112,12 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("evaluate", help="metrics on the validation split (clean, masked, 3D completion)")
     _common(p)
-    p.add_argument("--model", help="checkpoint (.safetensors/.json/stem); default: the shipped model")
+    p.add_argument(
+        "--model",
+        metavar="NAME|PATH",
+        help="registered model name (mpm_h36m17, ...) or checkpoint (.safetensors/.json/stem); default: the shipped "
+        "model",
+    )
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     p.add_argument(
         "--store", action="store_true", help="store the report in the checkpoint's sidecar (weights untouched)"

@@ -18,6 +18,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,6 +31,9 @@ from mpm_core.atomic import atomic_write, atomic_write_bytes
 from mpm_core.errors import PoseDataError
 from mpm_core.model.network import MPMNetwork, NetworkConfig
 from mpm_core.skeleton import H36M_JOINTS
+
+if TYPE_CHECKING:
+    from mpm_core.model.registry import RegisteredModel
 
 #: Version of the sidecar layout; bump on any incompatible change.
 FORMAT_VERSION = 1
@@ -362,8 +366,26 @@ class LoadedModel:
         return self._run(x2d, "2d", hidden, frame_hidden, ("2d",))["2d"]
 
 
+def registered_models() -> list[RegisteredModel]:
+    """The models known by name (``mpm_core.model.registry.RegisteredModel``: the shipped ones present, then those
+    in the per-user models folder)."""
+    from mpm_core.model.registry import registered_models as _registered
+
+    return _registered()
+
+
+def resolve_model(name_or_path: str | os.PathLike | None) -> Path:
+    """A checkpoint path for a registered model name or a path (None / "": the shipped model); PoseDataError naming
+    the registered models for an unknown name. See ``mpm_core.model.registry.resolve_model``."""
+    from mpm_core.model.registry import resolve_model as _resolve
+
+    return _resolve(name_or_path)
+
+
 def load_model(path: str | os.PathLike, device: str | torch.device = "auto") -> LoadedModel:
-    """Load a checkpoint (``.safetensors``, ``.json`` or the stem) for inference; see the module docstring."""
+    """Load a checkpoint (``.safetensors``, ``.json`` or the stem, or a registered model name such as
+    ``mpm_h36m17``) for inference; see the module docstring."""
+    path = resolve_model(path)
     weights_path, sidecar_path = checkpoint_paths(path)
     if not weights_path.is_file() and not sidecar_path.is_file():
         raise PoseDataError("model checkpoint not found (neither .safetensors nor .json exists)", weights_path)

@@ -45,9 +45,14 @@ SET_LICENCES = {
     "cmu_asfamc": "CMU Graphics Lab mocap terms",
     "hdm05": "HDM05, CC BY-SA 3.0",
     "extra_corpus": "ACCAD, CC BY 3.0",
+    "cmu_dance_corpus": "CMU Graphics Lab mocap terms",
 }
-#: Sets whose clips start with a T-pose calibration frame (cgspeed conversions of CMU) that is dropped.
-TPOSE_FIRST_FRAME = ("cmu_bvh",)
+#: Sets whose clips start with a T-pose calibration frame (cgspeed conversions of CMU, 3dsMax- and Daz-friendly)
+#: that is dropped.
+TPOSE_FIRST_FRAME = ("cmu_bvh", "cmu_dance_corpus")
+#: Frames after the T-pose where a set's conversion blends from the T-pose into the motion (dropped too): in
+#: ``cmu_dance_corpus`` joints move up to 230 mm per 1/120 s frame there, against a 99th percentile of ~60 mm after.
+BLEND_IN_FRAMES = {"cmu_dance_corpus": 7}
 
 #: Bandai content (from ``dataset-N_<content>_<style>_<id>``) -> coarse motion category.
 BANDAI_CATEGORIES = {
@@ -232,7 +237,7 @@ def read_clip(info: ClipInfo) -> tuple[np.ndarray, float]:
     seq = seq.to_h36m().in_metres()
     joints = seq.keypoints.astype(np.float32)
     if info.set_name in TPOSE_FIRST_FRAME or (info.set_name == "extra_corpus" and info.name.startswith("cmu_")):
-        joints = joints[1:]
+        joints = joints[1 + BLEND_IN_FRAMES.get(info.set_name, 0) :]
     if not seq.visible.all():
         raise PoseDataError("mocap clip has missing joints after conversion to H36M-17", info.path)
     return joints, float(seq.fps)

@@ -1,0 +1,796 @@
+"""The accuracy benchmark: baselines and MPM variants trained and tested on the same data, splits and augmentation.
+
+One job = one (model, split): train the model on the split's training clips for the stated budget, then evaluate it
+on the split's test clips under every condition. Jobs are seeded, checkpoint while they train (a killed job
+continues where it stopped) and record their result in ``<out>/state.json``; a rerun skips finished jobs. The
+results table (``<out>/results.md``; ``--doc`` pastes it into a document between markers) is generated from the
+state file, with the machine, the budget and the wall times.
+
+Models (``MODELS``):
+- ``mlp``: single-frame residual MLP, Martinez et al. 2017 style (``mpm_core.model.baselines.ResidualMLP``);
+- ``tcn``: dilated temporal convolutions, VideoPose3D style, receptive field 81 (``DilatedTCN``);
+- ``mpm_scratch``: MPM (the shipped architecture) trained on 2D -> 3D lifting with masked inputs, no pretraining;
+- ``mpm_pretrained``: MPM pretrained by masked 2D + masked 3D pose modelling (``PRETRAIN_SHARE`` of the budget),
+  then trained like ``mpm_scratch`` for the rest of the budget;
+- ``mpm_shipped``: the shipped model (``resources/models/mpm_h36m17``), not trained here: its own recipe (about
+  2 h 40 min on this CPU) on its own training data, which includes ACCAD and the old training clips; the table
+  says on which splits its test clips were in its training data.
+
+Every trained model gets the same budget (CPU seconds of its training process, or training windows), the same
+batches (windows of 81 frames from ``WindowSampler``: random frame rate, 3D augmentation, random camera,
+detector-like noise; the shipped recipe's last stage, ``configs/refine_limbs.json``) and the same masks on its 2D
+input (the recipe's ``mask_mix``). Baselines see hidden joints as zeros plus a visibility flag. Losses: 3D MPJPE +
+velocity (0.5) for all; MPM also trains its 2D-completion (0.3) and 3D-completion (0.5) heads, as its recipe does.
+Learning rate 1e-3 for all (both baseline papers use 1e-3 with Adam), 50 warm-up steps, cosine to 5% over the
+budget, AdamW (weight decay 0.01), gradient clipping 1.
+
+Splits (``SPLITS``): ``val_old``: the shipped model's validation clips (fixed by ``val_old_clips.txt``), trained on
+the old training clips; ``val_new``: a new hash split (salt ``accuracy-split-v2``, 10% per set) over every set
+including ``cmu_dance_corpus``; ``lolo_accad``: leave one lab out: train without ACCAD, test on every
+``extra_corpus/accad_*`` clip; ``lpo_cmu_dance``: leave performers out: train without ``cmu_dance_corpus``, test on
+it (four CMU performers seen nowhere else). Leave-out splits train on every other set.
+
+Conditions (``CONDITIONS``; errors root-relative, camera frame, mm, over the test frames that count):
+``clean`` exact 2D; ``noisy`` detector-like 2D noise; ``mask30`` 30% of joints hidden; ``limb`` one limb hidden in
+every frame of the window; ``frames50`` half the frames hidden (errors over every frame); ``complete3d_limb``
+ground-truth 3D with one limb hidden for the whole window, completed (errors on the hidden joints; MPM only: the
+baselines cannot take 3D input). MPM lifts masked windows in two passes, as the library does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mpm_core.atomic import atomic_write
+from mpm_core.errors import PoseDataError
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+VAL_OLD_LIST = HERE / "val_old_clips.txt"
+#: The recipe the benchmark trains with (data, cameras, augmentation, network, finetuning masks and losses).
+RECIPE = REPO / "configs" / "refine_limbs.json"
+#: Pretraining settings (masks, losses) of the shipped recipe's stage 1.
+PRETRAIN_RECIPE = REPO / "configs" / "default.json"
+
+MODELS = ("mlp", "tcn", "mpm_scratch", "mpm_pretrained", "mpm_shipped")
+TRAINED_MODELS = MODELS[:4]
+MODEL_TITLES = {
+    "mlp": "MLP (Martinez et al. 2017 style, residual, width 1024)",
+    "tcn": "TCN (VideoPose3D style, dilated, receptive field 81)",
+    "mpm_scratch": "MPM, no pretraining",
+    "mpm_pretrained": "MPM, masked 2D+3D pretraining",
+    "mpm_shipped": "MPM shipped model (its own recipe and data)",
+}
+SPLITS = ("val_old", "val_new", "lolo_accad", "lpo_cmu_dance")
+SPLIT_TITLES = {
+    "val_old": "old validation split (69 clips, fixed list; same labs as training)",
+    "val_new": "new validation split (hash, every set incl. cmu_dance_corpus)",
+    "lolo_accad": "leave one lab out: trained without ACCAD, tested on every ACCAD clip",
+    "lpo_cmu_dance": "leave performers out: trained without cmu_dance_corpus, tested on it",
+}
+#: Splits whose test motion comes from labs / performers the trained models never saw.
+UNSEEN_SPLITS = ("lolo_accad", "lpo_cmu_dance")
+CONDITIONS = ("clean", "noisy", "mask30", "limb", "frames50", "complete3d_limb")
+LIFT_CONDITIONS = CONDITIONS[:5]
+METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve_mm_s", "bone_std_mm", "pck150")
+
+NEW_SPLIT_SALT = "accuracy-split-v2"
+NEW_SPLIT_FRACTION = 0.1
+#: Share of ``mpm_pretrained``'s budget spent on pretraining (the rest trains the lifting like ``mpm_scratch``).
+PRETRAIN_SHARE = 0.25
+LEARNING_RATE = 1e-3
+WARMUP_STEPS = 50
+FINAL_LR_SHARE = 0.05
+BASELINE_LOSS = {"lift3d": 1.0, "velocity": 0.5}
+#: Training steps whose loss makes the "final training loss" figure.
+FINAL_LOSS_STEPS = 20
+#: A job saves its training state at most this often (CPU seconds of training).
+CHECKPOINT_EVERY_S = 60.0
+EVAL_BATCH = 64
+STATE_FORMAT = 1
+DOC_BEGIN = "<!-- accuracy-table:begin -->"
+DOC_END = "<!-- accuracy-table:end -->"
+
+
+# -- settings and budget ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Training budget per model: ``amount`` CPU seconds of the training process (``unit`` "cpu_s") or training
+    windows of 81 frames (``unit`` "windows")."""
+
+    amount: float
+    unit: str
+
+    @staticmethod
+    def parse(text: str) -> Budget:
+        """``"20m"`` / ``"1200s"`` / ``"1.5h"`` (CPU time) or ``"4000w"`` (windows)."""
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smhw])\s*", str(text).lower())
+        if not m:
+            raise PoseDataError(f"budget {text!r}: use CPU time (90s, 20m, 1.5h) or windows (4000w)", where="--budget")
+        value, unit = float(m.group(1)), m.group(2)
+        if value <= 0:
+            raise PoseDataError(f"budget {text!r} must be > 0", where="--budget")
+        if unit == "w":
+            return Budget(value, "windows")
+        return Budget(value * {"s": 1, "m": 60, "h": 3600}[unit], "cpu_s")
+
+    def describe(self) -> str:
+        if self.unit == "windows":
+            return f"{self.amount:.0f} training windows of 81 frames per model"
+        return f"{self.amount / 60:.1f} CPU-minutes of training per model"
+
+
+@dataclass
+class Settings:
+    """What defines a run (stored in the state file; a resumed run must use the same).
+
+    ``max_clips``: per set, keep only this many training clips and test clips (the smallest files; smoke runs).
+    ``max_test_windows``: evaluate on at most this many test windows per split (seeded choice; reduced runs).
+    """
+
+    budget: Budget
+    batch_size: int = 32
+    seed: int = 0
+    threads: int = 1
+    models: tuple[str, ...] = MODELS
+    splits: tuple[str, ...] = SPLITS
+    max_clips: int | None = None
+    max_test_windows: int | None = None
+    data_root: str | None = None
+    pretrain_share: float = PRETRAIN_SHARE
+
+    def key(self) -> dict:
+        """The fields that make results comparable (models and splits may be added on a resume)."""
+        d = dataclasses.asdict(self)
+        for name in ("models", "splits", "data_root", "threads"):
+            d.pop(name)
+        d["budget"] = dataclasses.asdict(self.budget)
+        return d
+
+
+def job_key(model: str, split: str) -> str:
+    return f"{model}/{split}"
+
+
+# -- data -----------------------------------------------------------------------------------------------------
+
+
+def _recipe():
+    from mpm_core.model.config import load_config
+
+    return load_config(RECIPE), load_config(PRETRAIN_RECIPE)
+
+
+def val_old_keys() -> list[str]:
+    lines = VAL_OLD_LIST.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def split_keys(split: str, infos: list) -> tuple[list, list]:
+    """``(train infos, test infos)`` of a split over every listed clip (``ClipInfo``)."""
+    from mpm_core.model.config import DEFAULT_SETS
+    from mpm_core.model.data import _unit_hash
+
+    if split == "val_old":
+        held = set(val_old_keys())
+        pool = [c for c in infos if c.set_name in DEFAULT_SETS]
+        return [c for c in pool if c.key not in held], [c for c in pool if c.key in held]
+    if split == "val_new":
+        test = {c.key for c in infos if _unit_hash(NEW_SPLIT_SALT + "|" + c.key) < NEW_SPLIT_FRACTION}
+        for set_name in {c.set_name for c in infos}:  # as split_clips: sets of 2+ clips are tested and trained on
+            members = sorted((c for c in infos if c.set_name == set_name), key=lambda c: c.key)
+            score = {c.key: _unit_hash(NEW_SPLIT_SALT + "|" + c.key) for c in members}
+            if len(members) < 2:
+                test.difference_update(score)
+                continue
+            if not any(k in test for k in score):
+                test.add(min(score, key=score.get))
+            if all(k in test for k in score):
+                test.discard(max(score, key=score.get))
+        return [c for c in infos if c.key not in test], [c for c in infos if c.key in test]
+    if split == "lolo_accad":
+        is_test = [c.set_name == "extra_corpus" and c.name.startswith("accad_") for c in infos]
+    elif split == "lpo_cmu_dance":
+        is_test = [c.set_name == "cmu_dance_corpus" for c in infos]
+    else:
+        raise PoseDataError(f"unknown split {split!r}; known: {', '.join(SPLITS)}", where="--splits")
+    return [c for c, t in zip(infos, is_test) if not t], [c for c, t in zip(infos, is_test) if t]
+
+
+def _smallest_per_set(infos: list, k: int) -> list:
+    out = []
+    for set_name in dict.fromkeys(c.set_name for c in infos):
+        members = sorted((c for c in infos if c.set_name == set_name), key=lambda c: (c.path.stat().st_size, c.key))
+        out.extend(members[:k])
+    return out
+
+
+_CLIP_CACHE: dict[str, object] = {}
+
+
+def load_clips(infos: list, settings: Settings) -> list:
+    """Prepared clips (``mpm_core.model.data.Clip``) of ``infos``: whole sets through the pipeline's cache, or (with
+    ``max_clips``) only the chosen files, read directly. Exact duplicates keep their first occurrence."""
+    from mpm_core.model.config import DataConfig
+    from mpm_core.model.data import Clip, content_hash, prepare_clips, read_clip
+
+    wanted = {c.key for c in infos}
+    if settings.max_clips is None:
+        sets = list(dict.fromkeys(c.set_name for c in infos))
+        missing = [s for s in sets if s not in _CLIP_CACHE]
+        if missing:
+            data = DataConfig(root=settings.data_root, sets=missing, min_frames=1)
+            by_set: dict[str, list] = {}
+            for clip in prepare_clips(data, progress=False):
+                by_set.setdefault(clip.info.set_name, []).append(clip)
+            for s in missing:
+                _CLIP_CACHE[s] = by_set.get(s, [])
+        return [clip for s in sets for clip in _CLIP_CACHE[s] if clip.info.key in wanted]
+    out = []
+    for info in infos:
+        if info.key not in _CLIP_CACHE:
+            joints, fps = read_clip(info)
+            _CLIP_CACHE[info.key] = Clip(info, joints, fps, content_hash(info.path))
+        out.append(_CLIP_CACHE[info.key])
+    return out
+
+
+def split_data(split: str, settings: Settings) -> tuple[list, list]:
+    """``(train clips, test clips)`` of a split."""
+    from mpm_core.model.config import ALL_SETS, default_mocap_root
+    from mpm_core.model.data import list_clips
+
+    root = Path(settings.data_root) if settings.data_root else default_mocap_root()
+    infos = list_clips(root, list(ALL_SETS))
+    train, test = split_keys(split, infos)
+    if settings.max_clips is not None:
+        train, test = _smallest_per_set(train, settings.max_clips), _smallest_per_set(test, settings.max_clips)
+    if not train or not test:
+        raise PoseDataError(f"split {split}: {len(train)} training and {len(test)} test clips", root)
+    return load_clips(train, settings), load_clips(test, settings)
+
+
+def test_windows(test_clips: list, settings: Settings):
+    """The split's deterministic test windows (``build_validation``: fixed cameras and noise per clip), at most
+    ``max_test_windows`` of them (a seeded choice)."""
+    from mpm_core.model.data import ValidationSet, build_validation
+
+    recipe, _ = _recipe()
+    data = dataclasses.replace(recipe.data, min_frames=1)
+    val = build_validation(
+        test_clips, data, recipe.cameras, recipe.augment, recipe.network.window, recipe.evaluate.seed
+    )
+    limit = settings.max_test_windows
+    if limit is None or len(val) <= limit:
+        return val
+    rows = np.sort(np.random.default_rng([settings.seed, 77]).choice(len(val), size=limit, replace=False))
+    return ValidationSet(
+        clean=val.clean.subset(rows),
+        noisy=val.noisy.subset(rows),
+        score=val.score[rows],
+        clip_keys=[val.clip_keys[i] for i in rows],
+        categories=[val.categories[i] for i in rows],
+        sets=[val.sets[i] for i in rows],
+    )
+
+
+# -- models and training --------------------------------------------------------------------------------------
+
+
+def build_model(model: str):
+    from mpm_core.model.baselines import DilatedTCN, ResidualMLP
+    from mpm_core.model.network import MPMNetwork
+
+    if model == "mlp":
+        return ResidualMLP()
+    if model == "tcn":
+        return DilatedTCN()
+    recipe, _ = _recipe()
+    return MPMNetwork(recipe.network)
+
+
+def _lr(step: int, progress: float) -> float:
+    if step < WARMUP_STEPS:
+        return LEARNING_RATE * (step + 1) / WARMUP_STEPS
+    return LEARNING_RATE * (FINAL_LR_SHARE + (1 - FINAL_LR_SHARE) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _phases(model: str, settings: Settings) -> list[tuple[str, float]]:
+    if model == "mpm_pretrained":
+        return [("pretrain", settings.pretrain_share), ("finetune", 1.0 - settings.pretrain_share)]
+    return [("finetune", 1.0)]
+
+
+def _save_weights(path: Path, network) -> None:
+    from safetensors.torch import save as save_bytes
+
+    from mpm_core.atomic import atomic_write_bytes
+
+    state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    atomic_write_bytes(path, save_bytes(state))
+
+
+def _load_weights(path: Path, network) -> None:
+    from safetensors.torch import load as load_bytes
+
+    network.load_state_dict(load_bytes(path.read_bytes()))
+
+
+def train_job(model: str, split: str, train_clips: list, settings: Settings, job_dir: Path, log=print) -> dict:
+    """Train one model for the budget; resumes from ``job_dir`` when a checkpoint is there. Returns the training
+    record (steps, windows, CPU and wall seconds, final training loss, parameters)."""
+    import torch
+    from torch import nn
+
+    from mpm_core.model.data import WindowSampler
+    from mpm_core.model.train import _LossModule, batch_tensors, load_train_state, save_train_state, velocity_loss
+
+    recipe, pre_recipe = _recipe()
+    phase_cfgs = {"pretrain": pre_recipe.pretrain, "finetune": recipe.finetune}
+    rng = np.random.default_rng([settings.seed, TRAINED_MODELS.index(model), SPLITS.index(split)])
+    torch.manual_seed(settings.seed)
+    network = build_model(model)
+    is_mpm = model.startswith("mpm")
+    loss_module = _LossModule(network) if is_mpm else None
+    optimizer = torch.optim.AdamW(network.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    sampler = WindowSampler(train_clips, recipe.data, recipe.cameras, recipe.augment, recipe.network.window, rng)
+    device = torch.device("cpu")
+    # "used": budget spent so far (CPU s or windows); each phase ends at its cumulative share of the budget, so a
+    # phase that overshoots by part of a step leaves that much less to the next one.
+    record = {"steps": 0, "windows": 0, "cpu_s": 0.0, "wall_s": 0.0, "used": 0.0, "phase": 0, "phase_step": 0}
+    record.update({"phase_start": 0.0, "losses": []})
+    weights_path, state_stem = job_dir / "weights.safetensors", job_dir / "train_state"
+    if weights_path.is_file() and state_stem.with_suffix(".json").is_file():
+        _load_weights(weights_path, network)
+        meta = load_train_state(state_stem, optimizer, rng)
+        record = meta["record"]
+        log(f"[{job_key(model, split)}] resumed at step {record['steps']}")
+    phases = _phases(model, settings)
+    budget = settings.budget
+    last_save = record["cpu_s"]
+    network.train()
+    while record["phase"] < len(phases):
+        phase, _ = phases[record["phase"]]
+        phase_end = budget.amount * sum(share for _, share in phases[: record["phase"] + 1])
+        span = max(phase_end - record["phase_start"], 1e-9)
+        cfg = phase_cfgs[phase]
+        weights = dict(cfg.loss) if is_mpm else dict(BASELINE_LOSS)
+        if is_mpm and phase == "finetune":
+            weights = dict(recipe.finetune.loss)
+        while record["used"] < phase_end:
+            t_cpu, t_wall = time.process_time(), time.perf_counter()
+            for group in optimizer.param_groups:
+                group["lr"] = _lr(record["phase_step"], (record["used"] - record["phase_start"]) / span)
+            batch = sampler.sample(settings.batch_size)
+            t = batch_tensors(batch, phase, cfg, rng, device)
+            if is_mpm:
+                losses = loss_module(t, phase, weights)
+            else:
+                pred = network(t["x2d"], t["mask2d"], t["fmask2d"])
+                frames = (~t["pad"]).float()
+                err = torch.linalg.vector_norm(pred - t["y3d"], dim=-1).mean(-1)
+                losses = {"lift3d": (err * frames).sum() / frames.sum().clamp_min(1.0)}
+                losses["velocity"] = velocity_loss(pred, t["y3d"], frames)
+                losses["total"] = sum(weights[k] * losses[k] for k in ("lift3d", "velocity"))
+            optimizer.zero_grad(set_to_none=True)
+            losses["total"].backward()
+            nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            record["phase_step"] += 1
+            cpu = time.process_time() - t_cpu
+            record["steps"] += 1
+            record["windows"] += settings.batch_size
+            record["cpu_s"] += cpu
+            record["wall_s"] += time.perf_counter() - t_wall
+            record["used"] += cpu if budget.unit == "cpu_s" else settings.batch_size
+            if phase == "finetune":
+                record["losses"] = (record["losses"] + [float(losses["lift3d"].detach()) * 1000])[-FINAL_LOSS_STEPS:]
+            if record["cpu_s"] - last_save >= CHECKPOINT_EVERY_S:
+                _save_weights(weights_path, network)
+                save_train_state(state_stem, optimizer, record["steps"], rng, {"record": record})
+                last_save = record["cpu_s"]
+        record["phase"] += 1
+        record["phase_start"], record["phase_step"] = record["used"], 0
+    # The trained state is kept: a job stopped during its evaluation does not train again.
+    _save_weights(weights_path, network)
+    save_train_state(state_stem, optimizer, record["steps"], rng, {"record": record})
+    from mpm_core.model.network import count_parameters
+
+    return {
+        "steps": record["steps"],
+        "windows": record["windows"],
+        "train_cpu_s": round(record["cpu_s"], 1),
+        "train_wall_s": round(record["wall_s"], 1),
+        "final_train_loss_mm": float(np.mean(record["losses"])) if record["losses"] else None,
+        "parameters": count_parameters(network),
+        "network": network,
+    }
+
+
+# -- evaluation -----------------------------------------------------------------------------------------------
+
+
+def condition_masks(val, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(joint mask (B, T, J), frame mask (B, T)) per condition; padding frames are always hidden."""
+    from mpm_core.model.masking import LIMB_INDICES, random_joints
+
+    rng = np.random.default_rng([seed, 1234])
+    B, T, J, _ = val.clean.x2d.shape
+    none = np.zeros((B, T, J), bool)
+    pad = val.clean.pad
+    mask30, _ = random_joints(B, T, J, 0.3, rng)
+    limbs = list(LIMB_INDICES.values())
+
+    def limb_masks() -> np.ndarray:
+        out = np.zeros((B, T, J), bool)
+        for b, which in enumerate(rng.integers(len(limbs), size=B)):
+            out[b, :, list(limbs[which])] = True
+        return out
+
+    limb = limb_masks()
+    frames = rng.random((B, T)) < 0.5
+    return {
+        "clean": (none, pad),
+        "noisy": (val.noisy.hidden, pad),
+        "mask30": (mask30, pad),
+        "limb": (limb, pad),
+        "frames50": (none, pad | frames),
+        "complete3d_limb": (limb_masks(), pad),
+    }
+
+
+def _predict(model: str, network, x: np.ndarray, jm: np.ndarray, fm: np.ndarray, modality: str = "2d") -> np.ndarray:
+    import torch
+
+    if model.startswith("mpm"):
+        from mpm_core.model.checkpoint import LoadedModel
+        from mpm_core.model.evaluate import predict
+
+        network.eval()
+        loaded = LoadedModel(network, network.config, {}, torch.device("cpu"), Path(model))
+        return predict(loaded, x, modality, jm, fm, batch_size=EVAL_BATCH)
+    network.eval()
+    out = []
+    with torch.inference_mode():
+        for s in range(0, len(x), EVAL_BATCH):
+            rows = slice(s, s + EVAL_BATCH)
+            y = network(torch.from_numpy(x[rows]), torch.from_numpy(jm[rows]), torch.from_numpy(fm[rows]))
+            out.append(y.numpy())
+    return np.concatenate(out)
+
+
+def _scores(pred: np.ndarray, gt: np.ndarray, counts: np.ndarray, fps: np.ndarray) -> dict[str, float]:
+    from mpm_core import metrics
+    from mpm_core.model.evaluate import _scores as base_scores
+
+    out = base_scores(pred, gt, counts, fps)
+    stds = []
+    for b in range(len(pred)):  # bone-length std within each window (one performer), then the mean
+        frames = counts[b].any(-1)
+        if frames.sum() >= 2:
+            stds.append(metrics.bone_length_std(pred[b][frames], mask=counts[b][frames]))
+    out["bone_std_mm"] = float(np.nanmean(np.concatenate(stds))) if stds else float("nan")
+    return {k: float(out[k]) for k in METRICS}
+
+
+def evaluate_job(model: str, network, val, seed: int) -> dict:
+    """Every condition's metrics, and lifting throughput (frames/s on the clean windows)."""
+    import torch
+
+    masks = condition_masks(val, seed)
+    gt = val.clean.y3d
+    counts = np.broadcast_to(val.score[..., None], gt.shape[:-1])
+    fps = val.clean.fps
+    out: dict[str, dict] = {}
+    speed = None
+    for name in LIFT_CONDITIONS:
+        x = val.noisy.x2d if name == "noisy" else val.clean.x2d
+        t0 = time.perf_counter()
+        pred = _predict(model, network, x, *masks[name])
+        if name == "clean":
+            speed = val.clean.x2d.shape[0] * val.clean.x2d.shape[1] / (time.perf_counter() - t0)
+        out[name] = _scores(pred, gt, counts, fps)
+    hidden = masks["complete3d_limb"][0]
+    if model.startswith("mpm"):
+        x3d = np.where(hidden[..., None], 0.0, gt).astype(np.float32)
+        completed = _predict(model, network, x3d, *masks["complete3d_limb"], modality="3d")
+        out["complete3d_limb"] = _scores(completed, gt, counts & hidden, fps)
+    else:
+        out["complete3d_limb"] = None  # a lifter has no 3D input
+    return {"conditions": out, "lift_frames_per_s": speed, "threads": torch.get_num_threads()}
+
+
+def _shipped_overlap(test_clips: list) -> int:
+    """How many of the test clips the shipped model trained on (its training split: the old sets minus val_old)."""
+    from mpm_core.model.config import DEFAULT_SETS
+
+    held = set(val_old_keys())
+    return sum(1 for c in test_clips if c.info.set_name in DEFAULT_SETS and c.info.key not in held)
+
+
+def run_job(model: str, split: str, settings: Settings, out_dir: Path, log=print) -> dict:
+    """Train (or load, for ``mpm_shipped``) and evaluate one (model, split); writes
+    ``jobs/<model>__<split>/result.json`` and returns the result."""
+    import torch
+
+    torch.set_num_threads(settings.threads)
+    job_dir = out_dir / "jobs" / f"{model}__{split}"
+    job_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    train_clips, test_clips = split_data(split, settings)
+    val = test_windows(test_clips, settings)
+    if model == "mpm_shipped":
+        from mpm_core.model.checkpoint import default_model_path, load_model
+
+        network = load_model(default_model_path(), device="cpu").network
+        training = {"steps": None, "windows": None, "train_cpu_s": None, "train_wall_s": None}
+        # Every parameter (a loaded model's parameters are frozen, which count_parameters would skip).
+        training.update({"final_train_loss_mm": None, "parameters": sum(p.numel() for p in network.parameters())})
+        training["test_clips_seen_in_training"] = _shipped_overlap(test_clips)
+    else:
+        training = train_job(model, split, train_clips, settings, job_dir, log)
+        network = training.pop("network")
+    evaluation = evaluate_job(model, network, val, settings.seed)
+    result = {
+        "model": model,
+        "split": split,
+        "train_clips": len(train_clips),
+        "test_clips": len(test_clips),
+        "test_windows": len(val),
+        "test_frames": int(val.score.sum()),
+        **training,
+        **evaluation,
+        "job_wall_s": round(time.perf_counter() - t0, 1),
+        "finished_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+    }
+    with atomic_write(job_dir / "result.json") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+# -- state and the run ----------------------------------------------------------------------------------------
+
+
+def _read_state(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PoseDataError(f"corrupt benchmark state: {exc}", path) from None
+    if state.get("format") != STATE_FORMAT:
+        raise PoseDataError(f"state format {state.get('format')!r}, expected {STATE_FORMAT}", path)
+    return state
+
+
+def _write_state(path: Path, state: dict) -> None:
+    with atomic_write(path) as f:
+        json.dump(state, f, indent=1)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    system = f"{platform.system()}, Python {platform.python_version()}, torch {torch.__version__}"
+    return f"{cpu}, {os.cpu_count()} cores, {system}"
+
+
+def _job_entry(args: tuple) -> dict:
+    model, split, settings, out_dir = args
+    return run_job(model, split, settings, out_dir)
+
+
+def run(settings: Settings, out_dir: Path, jobs: int = 1, stop_after_s: float | None = None, log=print) -> dict:
+    """Run every (model, split) job not finished yet; returns ``{"ran": n, "skipped": n, "state": state}``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path = out_dir / "state.json"
+    state = _read_state(state_path)
+    if state is None:
+        state = {"format": STATE_FORMAT, "settings": settings.key(), "machine": machine(), "jobs": {}, "sittings": []}
+    elif state["settings"] != settings.key():
+        raise PoseDataError(
+            f"made with other settings ({json.dumps(state['settings'])}); use another --out or the same settings",
+            state_path,
+        )
+    todo = [(m, s) for s in settings.splits for m in settings.models if job_key(m, s) not in state["jobs"]]
+    skipped = sum(1 for s in settings.splits for m in settings.models if job_key(m, s) in state["jobs"])
+    log(f"{len(todo)} job(s) to run, {skipped} finished job(s) skipped")
+    sitting = {"started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "jobs": 0}
+    state["sittings"].append(sitting)
+    t0 = time.perf_counter()
+    ran = 0
+    failed: list[str] = []
+
+    def record(result: dict) -> None:
+        nonlocal ran
+        state["jobs"][job_key(result["model"], result["split"])] = result
+        ran += 1
+        sitting["jobs"] = ran
+        sitting["wall_s"] = round(time.perf_counter() - t0, 1)
+        _write_state(state_path, state)
+        c = result["conditions"]["clean"]
+        log(f"[{result['model']}/{result['split']}] clean MPJPE {c['mpjpe']:.1f} mm ({result['job_wall_s']:.0f} s)")
+
+    if jobs <= 1:
+        for model, split in todo:
+            if stop_after_s is not None and time.perf_counter() - t0 > stop_after_s:
+                log("stop-after reached: the remaining jobs wait for the next sitting")
+                break
+            try:
+                record(run_job(model, split, settings, out_dir, log))
+            except (PoseDataError, RuntimeError, ValueError) as exc:  # one broken job must not stop the others
+                failed.append(job_key(model, split))
+                log(f"[{job_key(model, split)}] failed: {exc}")
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            pending, names = set(), {}
+            queue = list(todo)
+            while queue or pending:
+                while queue and len(pending) < jobs:
+                    if stop_after_s is not None and time.perf_counter() - t0 > stop_after_s:
+                        queue.clear()
+                        break
+                    model, split = queue.pop(0)
+                    fut = pool.submit(_job_entry, (model, split, settings, out_dir))
+                    names[fut] = job_key(model, split)
+                    pending.add(fut)
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        record(fut.result())
+                    except (PoseDataError, RuntimeError, ValueError) as exc:
+                        failed.append(names[fut])
+                        log(f"[{names[fut]}] failed: {exc}")
+    sitting["wall_s"] = round(time.perf_counter() - t0, 1)
+    _write_state(state_path, state)
+    return {"ran": ran, "skipped": skipped, "failed": failed, "state": state}
+
+
+# -- the table ------------------------------------------------------------------------------------------------
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def _verdict(state: dict, split: str) -> list[str]:
+    """The issue's targets on an unseen split: MPM >= 20% below the MLP and >= 10% below the TCN on clean 2D."""
+    jobs = state["jobs"]
+    lines = []
+    mpm = [jobs.get(job_key(m, split)) for m in ("mpm_pretrained", "mpm_scratch")]
+    mpm = [r for r in mpm if r]
+    if not mpm:
+        return lines
+    best = min(mpm, key=lambda r: r["conditions"]["clean"]["mpjpe"])
+    for base, need in (("mlp", 20.0), ("tcn", 10.0)):
+        other = jobs.get(job_key(base, split))
+        if not other:
+            continue
+        for cond in ("clean", "mask30", "limb"):
+            a, b = best["conditions"][cond]["mpjpe"], other["conditions"][cond]["mpjpe"]
+            gain = 100.0 * (b - a) / b
+            target = (
+                f" (target ≥ {need:.0f}% lower: **{'met' if gain >= need else 'missed'}**)" if cond == "clean" else ""
+            )
+            relation = f"{gain:.1f}% lower" if gain >= 0 else f"{-gain:.1f}% higher"
+            lines.append(f"- {best['model']} vs {base}, {cond}: {a:.1f} vs {b:.1f} mm, {relation}{target}")
+    return lines
+
+
+def make_table(state: dict, settings_note: str = "") -> str:
+    """The results as markdown, from the state file."""
+    s = state["settings"]
+    budget = Budget(s["budget"]["amount"], s["budget"]["unit"])
+    jobs = state["jobs"]
+    total_wall = sum(r.get("job_wall_s") or 0 for r in jobs.values())
+    sittings = state.get("sittings", [])
+    elapsed = sum(x.get("wall_s") or 0 for x in sittings)
+    lines = [
+        "## Results",
+        "",
+        f"- Machine: {state['machine']}.",
+        f"- Budget: {budget.describe()}; batch {s['batch_size']} windows; seed {s['seed']}"
+        + f"; MPM with pretraining spends {s['pretrain_share']:.0%} of it pretraining"
+        + ".",
+        f"- Test windows: {'all' if s['max_test_windows'] is None else 'at most ' + str(s['max_test_windows'])}"
+        f" per split; training clips: {'all' if s['max_clips'] is None else str(s['max_clips']) + ' per set'}.",
+        f"- Wall time: {elapsed / 60:.1f} min in {len(sittings)} sitting(s) for {len(jobs)} job(s)"
+        f" ({total_wall / 60:.1f} min of job wall time summed over parallel jobs; data loading and evaluation"
+        " included). Lift frames/s: one thread, measured while the jobs ran (indicative on a shared machine).",
+    ]
+    if settings_note:
+        lines.append(f"- {settings_note}")
+    lines.append("")
+    for split in SPLITS:
+        rows = [jobs.get(job_key(m, split)) for m in MODELS]
+        if not any(rows):
+            continue
+        first = next(r for r in rows if r)
+        lines += [
+            f"### {split}: {SPLIT_TITLES[split]}",
+            "",
+            f"{first['train_clips']} training clips, {first['test_clips']} test clips, {first['test_windows']} test "
+            f"windows ({first['test_frames']} frames).",
+            "",
+            "| model | parameters | steps | windows | train CPU s | train wall s | final train loss (mm) "
+            "| lift frames/s | job wall s |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for model, r in zip(MODELS, rows):
+            if not r:
+                continue
+            note = ""
+            if model == "mpm_shipped" and r.get("test_clips_seen_in_training"):
+                note = (
+                    f" ⚠ {r['test_clips_seen_in_training']} of {r['test_clips']} test clips were in its training data"
+                )
+            lines.append(
+                f"| {MODEL_TITLES[model]}{note} | {r['parameters'] / 1e6:.2f} M | {_fmt(r['steps'], 0)} "
+                f"| {_fmt(r['windows'], 0)} | {_fmt(r['train_cpu_s'], 0)} | {_fmt(r['train_wall_s'], 0)} "
+                f"| {_fmt(r['final_train_loss_mm'])} | {_fmt(r['lift_frames_per_s'], 0)} | {_fmt(r['job_wall_s'], 0)} |"
+            )
+        lines += [
+            "",
+            "| model | condition | MPJPE | P-MPJPE | N-MPJPE | velocity error (mm/s) | bone-length std (mm) | PCK150 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for model, r in zip(MODELS, rows):
+            if not r:
+                continue
+            for cond in CONDITIONS:
+                m = r["conditions"].get(cond)
+                if m is None:
+                    lines.append(f"| {model} | {cond} | n/a (no 3D input) | | | | | |")
+                    continue
+                lines.append(
+                    f"| {model} | {cond} | {_fmt(m['mpjpe'])} | {_fmt(m['p_mpjpe'])} | {_fmt(m['n_mpjpe'])} "
+                    f"| {_fmt(m['mpjve_mm_s'])} | {_fmt(m['bone_std_mm'])} | {_fmt(m['pck150'], 3)} |"
+                )
+        verdict = _verdict(state, split) if split in UNSEEN_SPLITS else []
+        if verdict:
+            lines += ["", "Targets (unseen split; best trained MPM against each baseline):", *verdict]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_table(state: dict, out_dir: Path, doc: Path | None = None, note: str = "") -> str:
+    """Write ``<out>/results.md`` (and the section between the markers of ``doc``); returns the markdown."""
+    table = make_table(state, note)
+    with atomic_write(out_dir / "results.md") as f:
+        f.write(table + "\n")
+    if doc is not None:
+        text = doc.read_text(encoding="utf-8") if doc.is_file() else f"{DOC_BEGIN}\n{DOC_END}\n"
+        if DOC_BEGIN not in text or DOC_END not in text:
+            raise PoseDataError(f"markers {DOC_BEGIN} / {DOC_END} not found", doc)
+        head, rest = text.split(DOC_BEGIN, 1)
+        _, tail = rest.split(DOC_END, 1)
+        with atomic_write(doc) as f:
+            f.write(f"{head}{DOC_BEGIN}\n{table}\n{DOC_END}{tail}")
+    return table
