@@ -31,10 +31,10 @@ COMMERCIAL_DATA = {
 
 @pytest.fixture
 def user_models(tmp_path, monkeypatch) -> Path:
-    """An empty per-user models folder for the test (``MPM_STUDIO_MODELS_DIR``)."""
+    """An empty per-user models folder for the test (``MPM_STUDIO_MODELS``)."""
     folder = tmp_path / "models"
     folder.mkdir()
-    monkeypatch.setenv("MPM_STUDIO_MODELS_DIR", str(folder))
+    monkeypatch.setenv("MPM_STUDIO_MODELS", str(folder))
     return folder
 
 
@@ -102,7 +102,7 @@ def test_user_models_are_registered_and_load_by_name(user_models) -> None:
 
 
 def test_user_models_dir_follows_the_app_data_folder(monkeypatch, tmp_path) -> None:
-    monkeypatch.delenv("MPM_STUDIO_MODELS_DIR", raising=False)
+    monkeypatch.delenv("MPM_STUDIO_MODELS", raising=False)
     monkeypatch.setenv("MPM_STUDIO_DATA_DIR", str(tmp_path / "data"))
     assert user_models_dir() == tmp_path / "data" / "models"
 

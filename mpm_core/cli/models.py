@@ -38,6 +38,25 @@ def describe_models() -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    if getattr(args, "json", False):
+        import json
+
+        from mpm_core.video.models import list_models
+
+        rows = [
+            {
+                "name": e.name,
+                "role": e.role,
+                "path": str(e.path),
+                "size_bytes": e.size,
+                "sha256": e.sha256,
+                "licence": e.licence,
+                "origin": e.where,
+            }
+            for e in list_models()
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
     print(describe_models())
     return 0
 
@@ -58,6 +77,7 @@ def register(subparsers) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--json", action="store_true", help="the list as JSON")
     p.set_defaults(func=_list)
     sub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=type(p))
     inst = sub.add_parser("install", help="verify an ONNX detector file and copy it into the models folder")

@@ -68,36 +68,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _models(args: argparse.Namespace) -> int:
-    from mpm_core.model.registry import registered_models, user_models_dir
-
-    models = registered_models()
-    if args.json:
-        rows = [
-            {
-                "name": m.name,
-                "path": str(m.path),
-                "licence": m.licence,
-                "card": None if m.card is None else str(m.card),
-                "size_bytes": m.size_bytes,
-                "origin": m.origin,
-            }
-            for m in models
-        ]
-        print(json.dumps(rows, indent=2))
-        return 0
-    for m in models:
-        print(f"{m.name}  [{m.origin}, {m.size_mb:.1f} MB]  {m.licence}")
-        print(f"    {m.path}" + (f"\n    card: {m.card}" if m.card else ""))
-    print(f"user models folder: {user_models_dir()}")
-    return 0
-
-
 def register(subparsers) -> None:
-    p = subparsers.add_parser("models", help="list the registered models (names --model accepts) and their licences")
-    p.add_argument("--json", action="store_true", help="as JSON")
-    p.set_defaults(func=_models)
-
     p = subparsers.add_parser("pretrain", help="MPM pretraining: masked 2D + masked 3D pose modelling on mocap")
     _common(p)
     p.add_argument("--resume", action="store_true", help="continue from run_dir/pretrain_last + pretrain_state")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ SHIPPED_MODELS: dict[str, str] = {
     "mpm_h36m17_commercial": "MODEL_CARD_commercial.md",
 }
 #: Environment variable naming the per-user models folder (else ``$MPM_STUDIO_DATA_DIR/models``, else the platform's).
-MODELS_DIR_ENV = "MPM_STUDIO_MODELS_DIR"
+MODELS_DIR_ENV = "MPM_STUDIO_MODELS"
 DATA_DIR_ENV = "MPM_STUDIO_DATA_DIR"
 APP_FOLDER = "mpm-studio"
 #: Words in a data licence group that make a model trained on it non-commercial.
@@ -66,23 +65,15 @@ def shipped_models_dir() -> Path:
 
 
 def user_models_dir() -> Path:
-    """The per-user models folder (not created here): ``$MPM_STUDIO_MODELS_DIR``, else ``$MPM_STUDIO_DATA_DIR/models``,
-    else ``<per-user data>/mpm-studio/models`` (Linux ``$XDG_DATA_HOME`` or ``~/.local/share``; macOS
-    ``~/Library/Application Support``; Windows ``%APPDATA%``). The CLI and the app read the same folder."""
+    """The per-user models folder (not created here): ``$MPM_STUDIO_MODELS``, else the ``models`` folder of the
+    per-user data folder (``$MPM_STUDIO_DATA_DIR`` overrides it; the same folder the app and the detectors use:
+    ``mpm_core.video.models.user_data_dir``)."""
     env = os.environ.get(MODELS_DIR_ENV)
     if env:
         return Path(env).expanduser()
-    data = os.environ.get(DATA_DIR_ENV)
-    if data:
-        return Path(data).expanduser() / "models"
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / APP_FOLDER / "models"
+    from mpm_core.video.models import user_data_dir
+
+    return user_data_dir() / "models"
 
 
 def licence_line(meta: dict) -> str:

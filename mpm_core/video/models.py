@@ -243,29 +243,15 @@ def list_models() -> list[ModelEntry]:
                 role = "detector (not loadable)"
             licence = meta.licence if meta and label == "shipped" else "see the file's source"
             entries.append(ModelEntry(p.name, role, p, p.stat().st_size, sha256_of(p), licence, label))
-    lifting_dirs = [("shipped", REPO_ROOT / "resources" / "models")] + [(lab, f) for lab, f in search_dirs()[:-1]]
-    for label, folder in lifting_dirs:
-        if not folder.is_dir():
+    from mpm_core.model.registry import registered_models
+
+    for model in registered_models():  # the names --model accepts, with their licences
+        if model.path.resolve() in seen:
             continue
-        for p in sorted(folder.glob("*.safetensors")):
-            if p.resolve() in seen:
-                continue
-            seen.add(p.resolve())
-            licence = _lifting_licence(p)
-            entries.append(ModelEntry(p.stem, "lifting (MPM)", p, p.stat().st_size, sha256_of(p), licence, label))
+        seen.add(model.path.resolve())
+        role = "lifting (MPM)"
+        size = model.path.stat().st_size
+        entries.append(
+            ModelEntry(model.name, role, model.path, size, sha256_of(model.path), model.licence, model.origin)
+        )
     return entries
-
-
-def _lifting_licence(path: Path) -> str:
-    import json
-
-    sidecar = path.with_suffix(".json")
-    try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "unknown"
-    for key in ("licence", "license"):
-        value = meta.get(key) if isinstance(meta, dict) else None
-        if value:
-            return str(value)
-    return "CC BY-NC 4.0 (trained with Bandai Namco data; see resources/models/MODEL_CARD.md)"
