@@ -72,3 +72,34 @@ def test_info_and_read_any_dispatch_3d(shared_data, capsys, tmp_path):
     odd.write_text("1 2 3")
     assert main(["info", str(odd)]) == 2
     assert "pose.txt: unknown file type" in capsys.readouterr().err
+
+
+def test_a_closed_output_pipe_stops_quietly(monkeypatch, capsys, tmp_path):
+    """``mpm-studio-cli info ... | head``: the reader goes away; no 'internal error' line, exit 141 (SIGPIPE)."""
+    import os
+
+    from mpm_core import cli
+
+    def closed_pipe(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    saved = os.dup(1)  # main() points stdout at /dev/null on a broken pipe: restore it after
+    try:
+        monkeypatch.setattr(cli, "build_parser", _parser_calling(closed_pipe, cli.build_parser))
+        assert cli.main(["info", str(tmp_path)]) == cli.EXIT_BROKEN_PIPE
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    assert "error" not in capsys.readouterr().err
+
+
+def _parser_calling(func, build):
+    def patched():
+        parser = build()
+        parser.set_defaults(func=func)
+        for action in parser._subparsers._group_actions:
+            for sub in action.choices.values():
+                sub.set_defaults(func=func)
+        return parser
+
+    return patched

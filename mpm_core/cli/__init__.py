@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import os
 import sys
 import traceback
 import warnings
@@ -48,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status when the output pipe closed early (128 + SIGPIPE, as the shell reports a program killed by it).
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -70,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"mpm-studio-cli {args.command}: cancelled", file=sys.stderr)
             return 130
+        except BrokenPipeError:
+            # The reader of our output went away (`... | head`): stop quietly, as a C program killed by SIGPIPE.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+            except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                pass  # stdout is not a file (embedded use)
+            return EXIT_BROKEN_PIPE
         except Exception as exc:  # a bug: one line, the traceback with --debug
             if debug:
                 _show_warnings(caught, debug)
