@@ -502,3 +502,15 @@ def test_fuzz_3d_joints_beyond_100_km_are_refused(tmp_path):
     write_csv_3d(path, PoseSequence3D(kp, layout="h36m17", fps=30.0))
     with pytest.raises(PoseDataError, match=r"far\.csv: frame 1: joint .* is 1e\+06 m away: beyond 100000 m"):
         read_any(path)
+
+
+def test_two_detections_far_apart_are_refused_before_allocating(tmp_path):
+    """Frame numbers within the limit but 15 M apart with nothing between: the dense track (3.3 GB) is not built,
+    while a long file whose frames hold data may exceed ``MAX_DENSE_BYTES``."""
+    path = tmp_path / "alphapose-results.json"
+    entries = [{"image_id": f, "category_id": 1, "keypoints": KP17, "score": 1.0} for f in (0, 15_000_000)]
+    path.write_text(json.dumps(entries))
+    peak, error = _peak_bytes(lambda: read_any(path))
+    assert isinstance(error, PoseDataError), repr(error)
+    assert "alphapose-results.json: frames 0 to 15000000 would need 3,161 MiB, over the limit of 512 MiB" in str(error)
+    assert peak < HEADER_CHECK_MEMORY

@@ -182,11 +182,12 @@ def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
     from mpm_core.tracking import track_detections, tracks_from_ids
 
     tracks = tracks_from_ids(raw.detections) if raw.tracked else track_detections(raw.detections)
-    cells = 0
+    cells = backed = 0
     for track in tracks:
         sample = next(iter(track.detections.values()))
         cells += (track.last_frame - track.first_frame + 1) * len(sample.visible)
-    check_dense(cells, _CELL_BYTES_2D, f"{len(tracks)} person track(s)", path)
+        backed += len(track.detections) * len(sample.visible)
+    check_dense(cells, _CELL_BYTES_2D, f"{len(tracks)} person track(s)", path, backed)
     out = []
     for track in tracks:
         first, last = track.first_frame, track.last_frame

@@ -51,6 +51,8 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_FREE_BYTES = 64 * 1024 * 1024
 #: Dense pose arrays a reader may build from one file (frames x joints x people, all tracks together).
 MAX_DENSE_BYTES = 512 * 1024 * 1024
+#: Beyond ``MAX_DENSE_BYTES``, dense arrays may hold at most this many cells per cell of data in the file.
+MAX_GAP_FACTOR = 4
 #: Dimensions of an ``.npy`` array.
 MAX_NDIM = 8
 #: ``.npy`` header length (numpy writes <= 64 KiB even for its v2 headers in practice).
@@ -177,10 +179,14 @@ def check_count(count: int, limit: int, what: str, path: str | os.PathLike | Non
     return count
 
 
-def check_dense(cells: int, bytes_per_cell: int, what: str, path: str | os.PathLike | None) -> None:
-    """Refuse to build arrays of ``cells`` x ``bytes_per_cell`` bytes beyond ``MAX_DENSE_BYTES``."""
+def check_dense(
+    cells: int, bytes_per_cell: int, what: str, path: str | os.PathLike | None, backed_cells: int = 0
+) -> None:
+    """Refuse to build arrays of ``cells`` x ``bytes_per_cell`` bytes beyond ``MAX_DENSE_BYTES``, unless the file
+    itself holds data for at least 1 / ``MAX_GAP_FACTOR`` of them (``backed_cells``): a long recording is fine,
+    a few detections with frame numbers far apart are not."""
     need = int(cells) * int(bytes_per_cell)
-    if need > MAX_DENSE_BYTES:
+    if need > MAX_DENSE_BYTES and cells > MAX_GAP_FACTOR * int(backed_cells):
         raise PoseDataError(
             f"{what} would need {need / 2**20:,.0f} MiB, over the limit of {MAX_DENSE_BYTES / 2**20:,.0f} MiB"
             " (frame numbers far apart?)",
