@@ -24,6 +24,7 @@ import multiprocessing  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+import warnings  # noqa: E402
 import zipfile  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -465,7 +466,9 @@ def _mutate_bytes(data: st.DataObject, raw: bytes) -> tuple[bytes, str]:
 
 def mutate(data: st.DataObject, sample: Sample) -> tuple[dict[str, bytes], str]:
     """Mutated files of ``sample`` and a one-line description of what was done (drawn from ``data``)."""
-    with np.errstate(all="ignore"):  # casting 1e308 into float32 is the point, not a problem
+    # casting 1e308 into float32 or reading a header numpy finds odd is the point, not a problem
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         return _mutate(data, sample)
 
 
