@@ -98,23 +98,50 @@ def automatic_mask(data: InputData, threshold: float) -> Mask:
     return Mask(np.zeros_like(missing), np.zeros_like(missing), missing, None)
 
 
+def input_from_tracks(path: Path, tracks: list, person: int | str | None, video: Path | None = None) -> InputData:
+    """``InputData`` of one of several 2D tracks (``person``: a track id, or None for the longest)."""
+    from mpm_core.tracking import select_track
+
+    try:
+        track = select_track(tracks, "longest" if person is None else person)
+    except PoseDataError as exc:
+        raise PoseDataError(exc.problem, path, "person") from None
+    ids = [t.person_id if t.person_id is not None else i for i, t in enumerate(tracks)]
+    digest = content_hash(path) if path.exists() else ""
+    return InputData(path, track, track.to_h36m(), ids, track.person_id, digest, None, video=video)
+
+
+def read_video_input(path: Path, person: int | str | None, people: int | None = 1) -> InputData:
+    """A video's 2D: the keypoint file beside it when there is one, else its detection (from the detection
+    cache when it was detected before: instant; otherwise detected here, on the caller's worker thread)."""
+    from mpm_core.video.detectors import make_detector
+    from mpm_core.video.pairing import keypoints_beside
+    from mpm_core.video.pipeline import detect_video_cached
+
+    beside = keypoints_beside(path)
+    if beside is not None:
+        data = _read_input(beside, person)
+        data.video = path
+        return data
+    result = detect_video_cached(path, make_detector(people))
+    if not result.tracks:
+        raise PoseDataError("nobody was detected in the video", path)
+    return input_from_tracks(path, result.tracks, person, video=path)
+
+
 def _read_input(path: str | Path, person: int | str | None) -> InputData:
     from mpm_core.io import load_2d, load_3d
     from mpm_core.io.detect import detect_format, is_3d_format
-    from mpm_core.tracking import select_track
+    from mpm_core.video import is_video_path
 
     path = Path(path)
+    if is_video_path(path):
+        return read_video_input(path, person)
     if is_3d_format(detect_format(path)):
         seq = load_3d(path).sequence
         h36m = seq.to_h36m().in_metres()
         return InputData(path, seq, h36m, [], None, content_hash(path))
-    loaded = load_2d(path)
-    try:
-        track = select_track(loaded.tracks, "longest" if person is None else person)
-    except PoseDataError as exc:
-        raise PoseDataError(exc.problem, path, "person") from None
-    ids = [t.person_id if t.person_id is not None else i for i, t in enumerate(loaded.tracks)]
-    return InputData(path, track, track.to_h36m(), ids, track.person_id, content_hash(path), None)
+    return input_from_tracks(path, load_2d(path).tracks, person)
 
 
 def load_project_session(path: str | Path) -> tuple[InputData, dict]:
@@ -183,6 +210,7 @@ class Document(QObject):
     errorRaised = Signal(str, str)  # title, message
     latencyMeasured = Signal(str, float)  # "preview" / "final" / "scene" / "lift", seconds
     tracksAvailable = Signal(list)  # person ids, when the input has several
+    detectingChanged = Signal(bool)  # a video's detection is running: mask edits wait until it ends
 
     def __init__(self, service=None, parent: QObject | None = None, undo_memory_bytes: int = DEFAULT_UNDO_MEMORY_BYTES):
         super().__init__(parent)
@@ -203,6 +231,7 @@ class Document(QObject):
         self.device_name = ""
         self.last_latency: dict[str, float] = {}
         self.busy = False
+        self.detecting = False
         self._token = 0
         self._drag_ids = itertools.count(1)
         self._drag_id: int | None = None
@@ -359,6 +388,17 @@ class Document(QObject):
         return self.frame, self.frame + 1
 
     # -- mask edits ---------------------------------------------------------------------------------------------
+    def set_detecting(self, detecting: bool) -> None:
+        """While a video is being detected the input grows; mask edits wait until detection ends."""
+        if detecting != self.detecting:
+            self.detecting = detecting
+            self.detectingChanged.emit(detecting)
+
+    def _edits_wait(self) -> bool:
+        if self.detecting:
+            self.statusMessage.emit("Detection is running: mask edits wait until it ends")
+        return self.detecting
+
     def begin_drag(self) -> None:
         """Edits until ``end_drag`` are one undo command and lifted as one-pass previews."""
         self._drag_id = next(self._drag_ids)
@@ -389,6 +429,8 @@ class Document(QObject):
     def toggle_joint(self, joint: int | str, scope: str = SCOPE_FRAME) -> None:
         """A click on a joint: hide a seen joint, show a joint the user hid, force a low-confidence joint visible
         (or un-force it). A joint missing from the input cannot be shown: the status bar says so."""
+        if self._edits_wait():
+            return
         if self.mask is None:
             return
         j = joint_indices(joint)[0]
@@ -420,6 +462,8 @@ class Document(QObject):
     def paint(self, joints, lo: int, hi: int, hide: bool) -> None:
         """Hide (``hide``) or show joints over rows ``lo:hi`` (the heatmap's brush). Showing also forces
         low-confidence joints visible. Inside a drag, the edits merge and are previewed."""
+        if self._edits_wait():
+            return
         if self.mask is None:
             return
         lo, hi = max(0, int(lo)), min(self.num_frames, int(hi))
@@ -437,6 +481,8 @@ class Document(QObject):
 
     def set_threshold(self, threshold: float) -> None:
         """Recompute the automatic mask at ``threshold`` (user edits kept). Inside a drag, merged and previewed."""
+        if self._edits_wait():
+            return
         if self.mask is None or self.input is None or not self.lifts_2d or self.input.kind != "2d":
             self.settings = self.settings.replace(threshold=float(threshold))
             self.settingsChanged.emit("threshold")
@@ -447,6 +493,8 @@ class Document(QObject):
 
     def apply_preset(self, kind: str, **kw) -> None:
         """Mask presets: ``random`` (ratio, seed, lo, hi), ``limb`` (limb, lo, hi), ``frames`` (lo, hi)."""
+        if self._edits_wait():
+            return
         if self.mask is None:
             return
         lo, hi = int(kw.get("lo", 0)), int(kw.get("hi", self.num_frames))
@@ -466,11 +514,15 @@ class Document(QObject):
         self._request_relift(preview=False)
 
     def clear_mask(self) -> None:
+        if self._edits_wait():
+            return
         if self.mask is not None:
             self._push_mask(self.mask.cleared(), "Clear mask")
             self._request_relift(preview=False)
 
     def invert_mask(self) -> None:
+        if self._edits_wait():
+            return
         if self.mask is not None:
             self._push_mask(self.mask.inverted(), "Invert mask")
             self._request_relift(preview=False)

@@ -59,7 +59,7 @@ def _screenshot(window, app, out: Path, frame: int | None) -> None:
 
     def poll() -> None:
         doc = window.document
-        if doc.scene is not None and doc.result is not None and not doc.busy:
+        if doc.scene is not None and doc.result is not None and not doc.busy and not doc.detecting:
             if frame is not None:
                 doc.set_frame(frame)
             QTimer.singleShot(300, shoot)  # let the views paint the frame
@@ -81,6 +81,24 @@ def _screenshot(window, app, out: Path, frame: int | None) -> None:
     QTimer.singleShot(50, poll)
 
 
+def _report_first_paint(window, app) -> None:
+    """Print the wall clock when the 3D view first draws a lifted skeleton, then quit (for bench_app.py)."""
+    import time
+
+    doc = window.document
+    done = []
+
+    def drawn(*_args) -> None:
+        if not done and doc.scene is not None and doc.result is not None:
+            done.append(time.time())
+            print(f"first-lifted-paint {done[0]:.6f}", flush=True)
+            app.exit(0)
+
+    signal = getattr(window.viewport, "frameDrawn", None)
+    (signal if signal is not None else doc.sceneChanged).connect(drawn)
+    doc.errorRaised.connect(lambda title, msg: (print(f"{title}: {msg}", file=sys.stderr), app.exit(1)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mpm-studio", description="MPM Studio desktop app")
     parser.add_argument("files", nargs="*", help="pose file, OpenPose folder, 3D file or .mpmproj project to open")
@@ -88,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame", type=int, help="with --screenshot: the frame to show")
     parser.add_argument("--size", metavar="WxH", default="1600x960", help="with --screenshot: window size")
     parser.add_argument("--install-desktop-entry", action="store_true", help="write a Linux desktop entry and exit")
+    parser.add_argument("--report-first-paint", action="store_true", help=argparse.SUPPRESS)  # bench_app.py
     args = parser.parse_args(argv)
     if args.install_desktop_entry:
         print(install_desktop_entry())
@@ -109,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.main_window import AppConfig, MainWindow
 
     config = AppConfig()
-    if args.screenshot:
+    if args.screenshot or args.report_first_paint:
         config = AppConfig(recovery="discard", person="longest", autosave_s=0)
     window = MainWindow(config)
     if args.screenshot:
@@ -122,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     window.start(args.files)
     if args.screenshot:
         _screenshot(window, app, Path(args.screenshot), args.frame)
+    if args.report_first_paint:
+        _report_first_paint(window, app)
     code = app.exec()
     window.close()
     return code

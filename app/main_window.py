@@ -17,20 +17,24 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QPushButton,
     QSplitter,
     QTabWidget,
     QWidget,
 )
 
 from app.dialogs.export_dialog import ExportDialog
-from app.dialogs.preferences import Preferences, PreferencesDialog
-from app.document import Document, read_input
+from app.dialogs.preferences import Preferences, PreferencesDialog, apply_models_dir
+from app.document import Document, input_from_tracks, read_input
 from app.services import paths
 from app.services.autosave import Autosaver, leftover_autosaves
+from app.services.detection import DetectionService
 from app.services.lifting import LiftingService
 from app.services.project import SUFFIX, save_project
+from app.state import InputData
 from app.views.pose2d_view import Pose2DView
 from app.views.probe_panel import ProbePanel
+from mpm_core.video import VIDEO_EXTENSIONS, is_video_path
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +42,16 @@ RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 SAMPLE_2D = RESOURCES / "sample" / "accad_walk_turn_2d.npz"
 SAMPLE_TRUTH = RESOURCES / "sample" / "accad_walk_turn_truth_camera.npz"
 ICON = RESOURCES / "icons" / "mpm-studio.png"
+_VIDEO_GLOBS = " ".join(f"*{ext}" for ext in VIDEO_EXTENSIONS)
 FILE_FILTER = (
-    "Pose files and projects (*.json *.csv *.npz *.npy *.bvh *.bvh.gz *.amc *.mpmproj);;"
+    f"Videos, pose files and projects ({_VIDEO_GLOBS} *.json *.csv *.npz *.npy *.bvh *.bvh.gz *.amc *.mpmproj);;"
+    f"Videos ({_VIDEO_GLOBS});;"
     "MPM Studio projects (*.mpmproj);;OpenPose / COCO / MMPose / Kinetics JSON (*.json);;"
     "Canonical CSV / NPZ (*.csv *.npz);;Motion capture (*.bvh *.bvh.gz *.amc);;All files (*)"
 )
 MAX_RECENT = 10
+#: A partial detection is shown (and lifted) once it holds this many frames.
+MIN_PARTIAL_FRAMES = 10
 
 
 @dataclass
@@ -67,6 +75,11 @@ class AppConfig:
     open_sample: bool = True
 
 
+#: Starting sizes of the docks (pixels): the 2D and 3D views get the rest.
+TIMELINE_DOCK_HEIGHT = 330
+TOOLS_DOCK_WIDTH = 470
+
+
 def _optional_view(module: str, name: str, *args):
     """A view from a module that may not be there yet; a placeholder label otherwise."""
     try:
@@ -87,6 +100,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.config = config or AppConfig()
         self.prefs = Preferences.load()
+        apply_models_dir(self.prefs)
         self.setWindowTitle("MPM Studio")
         if ICON.exists():
             self.setWindowIcon(QIcon(str(ICON)))
@@ -101,6 +115,9 @@ class MainWindow(QMainWindow):
         )
         self.document = document or Document(parent=self)
         self.document.attach_service(self.service)
+        self.detection = DetectionService(self)
+        self._detecting_path: Path | None = None
+        self._video_tracks: list | None = None
         settings = self.document.settings.replace(
             threshold=self.prefs.threshold,
             coords=self.prefs.coords,
@@ -150,6 +167,11 @@ class MainWindow(QMainWindow):
         side.addTab(self.probe_panel, "3D input")
         self.side_tabs = side
         self.side_dock = self._dock("Tools", side, Qt.DockWidgetArea.RightDockWidgetArea)
+        # The views get most of the window; the timeline and tools docks start compact (the user can drag them).
+        self.resizeDocks([self.timeline_dock], [TIMELINE_DOCK_HEIGHT], Qt.Orientation.Vertical)
+        self.resizeDocks([self.side_dock], [TOOLS_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        if hasattr(self.viewport, "set_follow"):
+            self.viewport.set_follow(True)  # a walking performer stays in view; the Follow button turns it off
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -171,6 +193,21 @@ class MainWindow(QMainWindow):
         for widget in (self.error_label, self.hidden_label, self.latency_label, self.fps_label, self.model_label):
             bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.progress_bar)
+        self.detect_bar = QProgressBar()
+        self.detect_bar.setMaximumWidth(220)
+        self.detect_bar.hide()
+        self.cancel_detect_button = QPushButton("Cancel detection")
+        self.cancel_detect_button.clicked.connect(self.cancel_detection)
+        self.cancel_detect_button.hide()
+        bar.addPermanentWidget(self.detect_bar)
+        bar.addPermanentWidget(self.cancel_detect_button)
+        det = self.detection
+        det.progress.connect(self._on_detect_progress)
+        det.partial.connect(self._on_detect_partial)
+        det.result.connect(self._on_detect_result)
+        det.finished.connect(self._on_detect_finished)
+        det.failed.connect(self._on_detect_failed)
+        det.cancelled.connect(self._on_detect_cancelled)
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -209,6 +246,8 @@ class MainWindow(QMainWindow):
         self._action(edit, "&Preferences…", self.preferences_dialog)
         person = bar.addMenu("&Person")
         self._action(person, "&Choose person…", self.choose_person)
+        self._action(person, "&Detect everyone in the video", self.detect_everyone)
+        file.insertAction(self.export_action, self._action(file, "&Pair a video with this input…", self.pair_video))
         view = bar.addMenu("&View")
         view.addAction(self.timeline_dock.toggleViewAction())
         view.addAction(self.side_dock.toggleViewAction())
@@ -276,12 +315,108 @@ class MainWindow(QMainWindow):
         path = Path(path)
         self.last_dir = str(path.parent)
         self._remember(path)
-        if path.suffix == SUFFIX:
+        self.detection.stop()
+        self.document.set_detecting(False)
+        self._video_tracks = None
+        if is_video_path(path):
+            self.project_path = None
+            self.open_video(path)
+        elif path.suffix == SUFFIX:
             self.project_path = path
             self.document.open_project(path)
         else:
             self.project_path = None
             self.document.open(path)
+
+    # -- videos -------------------------------------------------------------------------------------------------
+    def open_video(self, path: Path, people: int | None = 1) -> None:
+        """A video: its keypoint file when one lies beside it, else detection in the background (cached results
+        come back at once); the detected part is lifted about every 2 s while detection goes on."""
+        from mpm_core.video.pairing import keypoints_beside
+
+        if people == 1 and keypoints_beside(path) is not None:
+            self.document.open(path)  # read_input pairs the keypoint file with the video
+            return
+        self._detecting_path = path
+        self.document.set_detecting(True)
+        self.detect_bar.setRange(0, 0)
+        self.detect_bar.show()
+        self.cancel_detect_button.show()
+        self.statusBar().showMessage(f"Detecting people in {path.name}…")
+        self.detection.start(path, people=people)
+
+    def detect_everyone(self) -> None:
+        """Detect every person in the current video (YOLOX-nano boxes + MoveNet per box), then pick one."""
+        data = self.document.input
+        video = data.video if data is not None else None
+        if video is None:
+            self.statusBar().showMessage("Open a video first.", 5000)
+            return
+        self._video_tracks = None
+        self.open_video(video, people=None)
+
+    def cancel_detection(self) -> None:
+        self.detection.cancel()
+
+    def pair_video(self) -> None:
+        """Show a video under a keypoint file's skeleton (its frames are the keypoint file's frame numbers)."""
+        data = self.document.input
+        if data is None or data.kind != "2d":
+            self.statusBar().showMessage("Open a 2D keypoint file first.", 5000)
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Pair a video", self.last_dir, f"Videos ({_VIDEO_GLOBS})")
+        if path:
+            self.pair_video_path(Path(path))
+
+    def pair_video_path(self, path: Path) -> None:
+        data = self.document.input
+        if data is None or data.kind != "2d":
+            return
+        data.video = Path(path)
+        self.document.inputChanged.emit()
+
+    def _input_from_detection(self, seq) -> InputData:
+        tracks = self._video_tracks or [seq]
+        data = input_from_tracks(self._detecting_path, tracks, seq.person_id, video=self._detecting_path)
+        if self._video_tracks is None:
+            data.tracks = [seq.person_id if seq.person_id is not None else 0]
+        return data
+
+    def _on_detect_progress(self, done: int, total: int) -> None:
+        self.detect_bar.setRange(0, max(1, total))
+        self.detect_bar.setValue(done)
+        self.detect_bar.setFormat("detecting %v / %m")
+
+    def _on_detect_partial(self, seq) -> None:
+        if seq.num_frames < MIN_PARTIAL_FRAMES:
+            return
+        doc = self.document
+        doc.set_input(self._input_from_detection(seq), frame=doc.frame)
+
+    def _on_detect_result(self, result) -> None:
+        self._video_tracks = list(result.tracks) if len(result.tracks) > 1 else None
+        for note in result.notes:
+            self.statusBar().showMessage(note, 10000)
+
+    def _on_detect_finished(self, seq) -> None:
+        self._end_detection()
+        doc = self.document
+        frame = doc.frame if doc.input is not None and doc.input.video == self._detecting_path else 0
+        doc.set_input(self._input_from_detection(seq), frame=frame)
+        self.statusBar().showMessage(f"Detected {seq.num_frames} frames of {self._detecting_path.name}", 8000)
+
+    def _on_detect_failed(self, message: str) -> None:
+        self._end_detection()
+        self.show_error("Could not detect people in the video", message)
+
+    def _on_detect_cancelled(self) -> None:
+        self._end_detection()
+        self.statusBar().showMessage("Detection cancelled: the frames detected so far are kept", 8000)
+
+    def _end_detection(self) -> None:
+        self.document.set_detecting(False)
+        self.detect_bar.hide()
+        self.cancel_detect_button.hide()
 
     def open_sample(self) -> None:
         self.project_path = None
@@ -385,6 +520,7 @@ class MainWindow(QMainWindow):
             old = self.prefs
             self.prefs = dialog.preferences()
             self.prefs.save()
+            apply_models_dir(self.prefs)
             self.autosaver.set_interval(self.prefs.autosave_s)
             if (old.model, old.device) != (self.prefs.model, self.prefs.device):
                 self.document.set_setting("model", self.prefs.model)
@@ -409,7 +545,13 @@ class MainWindow(QMainWindow):
         item, ok = QInputDialog.getItem(self, "Choose a person", "This file has several people:", items, 0, False)
         if ok:
             chosen = tracks[items.index(item)]
-            if chosen != current:
+            if chosen == current:
+                return
+            data = self.document.input
+            if self._video_tracks is not None and data.video is not None and data.path == data.video:
+                # Tracks of a video's detection: no file to re-read, the tracks are kept.
+                self.document.set_input(input_from_tracks(data.path, self._video_tracks, chosen, video=data.video))
+            else:
                 self.document.choose_person(chosen)
 
     def about(self) -> None:
@@ -473,6 +615,8 @@ class MainWindow(QMainWindow):
         if self.playback is not None and hasattr(self.playback, "pause"):
             self.playback.pause()
         self.document.undo_stack.blockSignals(True)  # the stack is destroyed with the window
+        self.detection.stop()
+        self.view2d.video.close()
         self.service.stop()
         self.autosaver.discard()
         paths.settings().setValue("window/geometry", self.saveGeometry())

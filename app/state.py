@@ -82,6 +82,8 @@ class InputData:
         content_hash: SHA-256 of the file's bytes (of the folder's files for a folder), for project files.
         reference_camera: ``(T, 17, 3)`` metres truth in the input camera's frame (the bundled sample), or None.
         reference_path / reference_hash: the file the reference came from and its SHA-256.
+        video: the video shown under the 2D skeleton (the video detected, or one paired by hand), or None.
+            Row ``r`` of the sequence is video frame ``sequence.start_frame + r``.
     """
 
     path: Path | None
@@ -93,6 +95,7 @@ class InputData:
     reference_camera: np.ndarray | None = None
     reference_path: Path | None = None
     reference_hash: str = ""
+    video: Path | None = None
 
     @property
     def kind(self) -> str:

@@ -234,3 +234,21 @@ def test_preferences_persist(make_window, monkeypatch):
     again = Preferences.load()
     assert (again.threshold, again.coords, again.autosave_s) == (0.35, "camera", 12.0)
     assert make_window(open_sample=False).document.settings.coords == "camera"
+
+
+def test_the_detector_models_folder_setting_is_searched_first(make_window, monkeypatch, tmp_path):
+    import app.dialogs.preferences as preferences
+    from mpm_core.video.models import search_dirs
+
+    monkeypatch.setattr(preferences, "_ENV_MODELS", None)
+    monkeypatch.delenv("MPM_STUDIO_MODELS", raising=False)
+    win = make_window(open_sample=False)
+    dialog = preferences.PreferencesDialog(win.prefs, win)
+    dialog.models_dir.setText(str(tmp_path / "detectors"))
+    prefs = dialog.preferences()
+    prefs.save()
+    preferences.apply_models_dir(preferences.Preferences.load())
+    assert search_dirs()[0][1] == tmp_path / "detectors"
+    prefs.models_dir = ""
+    preferences.apply_models_dir(prefs)
+    assert all(folder != tmp_path / "detectors" for _, folder in search_dirs())

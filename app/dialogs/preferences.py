@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from PySide6.QtWidgets import (
@@ -36,13 +37,14 @@ class Preferences:
     threshold: float = DEFAULT_CONFIDENCE_THRESHOLD
     coords: str = "world"
     fov_deg: float = 0.0  # 0 = the library default
+    models_dir: str = ""  # "" = the per-user models folder; else a folder searched first for detector files
 
     @classmethod
     def load(cls) -> Preferences:
         store = paths.settings()
         prefs = cls()
         for name, kind in (("model", str), ("device", str), ("autosave_s", float), ("threshold", float),
-                           ("coords", str), ("fov_deg", float)):  # fmt: skip
+                           ("coords", str), ("fov_deg", float), ("models_dir", str)):  # fmt: skip
             value = store.value(f"prefs/{name}")
             if value is None:
                 continue
@@ -123,6 +125,14 @@ class PreferencesDialog(QDialog):
         form.addRow("Confidence threshold for new inputs", self.threshold)
         form.addRow("3D view coordinates", self.coords)
         form.addRow("Camera field of view", self.fov)
+        self.models_dir = QLineEdit(prefs.models_dir)
+        self.models_dir.setPlaceholderText("per-user models folder (default)")
+        browse_dir = QPushButton("Browse…")
+        browse_dir.clicked.connect(self._browse_models_dir)
+        models_row = QHBoxLayout()
+        models_row.addWidget(self.models_dir, 1)
+        models_row.addWidget(browse_dir)
+        form.addRow("Detector models folder", models_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -135,6 +145,11 @@ class PreferencesDialog(QDialog):
         if path:
             self.model_path.setText(path)
 
+    def _browse_models_dir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Detector models folder", self.models_dir.text())
+        if path:
+            self.models_dir.setText(path)
+
     def preferences(self) -> Preferences:
         return Preferences(
             model=self.model_path.text().strip() or self.model.currentData(),
@@ -143,4 +158,20 @@ class PreferencesDialog(QDialog):
             threshold=float(self.threshold.value()),
             coords=self.coords.currentText(),
             fov_deg=float(self.fov.value()),
+            models_dir=self.models_dir.text().strip(),
         )
+
+
+#: ``MPM_STUDIO_MODELS`` as the user's environment set it when the app started (it wins over the GUI setting).
+_ENV_MODELS = os.environ.get("MPM_STUDIO_MODELS")
+
+
+def apply_models_dir(prefs: Preferences) -> None:
+    """Make the detector search (``mpm_core.video.models.search_dirs``) look in the chosen folder first, unless the
+    user's environment names one (``MPM_STUDIO_MODELS``), which wins."""
+    if _ENV_MODELS:
+        return
+    if prefs.models_dir:
+        os.environ["MPM_STUDIO_MODELS"] = prefs.models_dir
+    else:
+        os.environ.pop("MPM_STUDIO_MODELS", None)

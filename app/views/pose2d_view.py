@@ -17,6 +17,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
 from app.document import Document
+from app.services.video_frames import VideoFrames
 from app.state import (
     FORCED,
     LOW_CONFIDENCE,
@@ -42,6 +43,8 @@ STATE_COLOURS = {
     MISSING: (140, 140, 140),
 }
 JOINT_SIZE = 11
+#: Width range (device pixels) of the video frames the view asks for: about its own width, never a full 4K frame.
+VIDEO_MIN_WIDTH, VIDEO_MAX_WIDTH = 320, 1920
 SCOPES = ((SCOPE_FRAME, "This frame"), (SCOPE_SELECTION, "Selected frames"), (SCOPE_ALL, "All frames"))
 _LAYOUT = get_layout("h36m17")
 
@@ -129,6 +132,7 @@ class Pose2DView(QWidget):
         layout.addLayout(toolbar)
         layout.addWidget(self.plot, 1)
 
+        self.shown_video_frame: int | None = None
         self._points = np.zeros((17, 2), np.float32)
         self._states = np.zeros(17, np.int8)
         document.inputChanged.connect(self._on_input)
@@ -137,6 +141,11 @@ class Pose2DView(QWidget):
         document.resultChanged.connect(self._on_rows_changed)
         document.probeChanged.connect(self._on_input)
         document.selectionChanged.connect(self._redraw)
+        # The video under the skeleton: decoded on its own worker, requested for the current frame.
+        self.video = VideoFrames(self)
+        self.video.frameReady.connect(self._on_video_frame)
+        self.video.failed.connect(lambda msg: document.statusMessage.emit(msg))
+        document.frameChanged.connect(self._request_video_frame)
 
     # -- what is drawn --------------------------------------------------------------------------------------------
     def set_scope(self, scope: str) -> None:
@@ -145,13 +154,44 @@ class Pose2DView(QWidget):
         if not button.isChecked():
             button.setChecked(True)
 
-    def set_background_image(self, rgb: np.ndarray | None) -> None:
-        """Show an ``(H, W, 3)`` uint8 image under the skeleton (pixel (0, 0) at the top-left), or none."""
+    def set_background_image(self, rgb: np.ndarray | None, extent: tuple[int, int] | None = None) -> None:
+        """Show an ``(h, w, 3)`` uint8 image under the skeleton (pixel (0, 0) at the top-left), stretched over
+        ``extent`` = (W, H) image pixels (default: its own size), or none."""
         if rgb is None:
             self.image_item.clear()
+            self.shown_video_frame = None
             return
+        w, h = extent if extent is not None else (rgb.shape[1], rgb.shape[0])
         self.image_item.setImage(rgb, autoLevels=False, levels=(0, 255))
-        self.image_item.setRect(QRectF(0, 0, rgb.shape[1], rgb.shape[0]))
+        self.image_item.setRect(QRectF(0, 0, w, h))
+
+    # -- the video -------------------------------------------------------------------------------------------------
+    def video_frame_of(self, frame: int) -> int | None:
+        """The video frame shown with sequence row ``frame`` (None without a video)."""
+        data = self.document.input
+        if data is None or data.video is None or data.kind != "2d":
+            return None
+        return int(data.sequence.start_frame) + int(frame)
+
+    def _request_video_frame(self, *_args) -> None:
+        index = self.video_frame_of(self.document.frame)
+        if index is None:
+            return
+        width = int(self.plot.width() * self.devicePixelRatioF())
+        self.video.request(index, min(max(width, VIDEO_MIN_WIDTH), VIDEO_MAX_WIDTH))
+
+    def _on_video_frame(self, index: int, rgb: np.ndarray, size: tuple) -> None:
+        self.set_background_image(rgb, (int(size[0]), int(size[1])))
+        self.shown_video_frame = index
+
+    def _on_input_video(self) -> None:
+        data = self.document.input
+        video = data.video if data is not None and data.kind == "2d" else None
+        self.video.open(video)
+        if video is None:
+            self.set_background_image(None)
+        else:
+            self._request_video_frame()
 
     def _is_2d(self) -> bool:
         return self.document.input_2d() is not None
@@ -186,6 +226,7 @@ class Pose2DView(QWidget):
         doc = self.document
         if doc.input is None:
             return
+        self._on_input_video()
         seq2d = doc.input_2d()
         self.plot.getPlotItem().invertY(seq2d is not None or doc.input.kind == "2d")
         if seq2d is not None or doc.input.kind == "2d":

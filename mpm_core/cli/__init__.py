@@ -16,7 +16,7 @@ import warnings
 from mpm_core.errors import PoseDataError
 
 #: Modules that each add subcommands, in the order they are listed in ``--help``.
-SUBCOMMAND_MODULES = ("info", "lift", "train")
+SUBCOMMAND_MODULES = ("info", "lift", "train", "detect", "overlay", "models")
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2

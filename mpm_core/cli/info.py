@@ -8,6 +8,7 @@ default the longest track). Works for 2D and 3D files.
 from __future__ import annotations
 
 import argparse
+import os
 
 from mpm_core.errors import PoseDataError
 from mpm_core.io import detect_format, load_2d, load_3d
@@ -40,6 +41,12 @@ def _missing_table(seq: PoseSequence) -> list[str]:
 
 def describe(path: str, layout: str | None = None, fps: float | None = None, image_size=None, person="longest") -> str:
     """The text ``info`` prints."""
+    from mpm_core.video.reader import is_video_path
+
+    if is_video_path(path) and os.path.isfile(path):
+        from mpm_core.cli.detect import describe_video
+
+        return describe_video(path)
     fmt = detect_format(path)
     out = [f"file:        {path}", f"format:      {FORMATS[fmt]}"]
     if is_3d_format(fmt):

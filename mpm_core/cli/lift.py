@@ -221,12 +221,30 @@ def _lift_one(engine, job: _Job, args: argparse.Namespace, progress) -> None:
     from mpm_core.io import read_2d
 
     size = tuple(args.image_size) if args.image_size else None
-    seq = read_2d(job.source, layout=args.layout, fps=args.fps, image_size=size, person=args.person).to_h36m()
+    if job.source.is_file() and _is_video(job.source):
+        seq = _detect_video(job.source, args).to_h36m()
+    else:
+        seq = read_2d(job.source, layout=args.layout, fps=args.fps, image_size=size, person=args.person).to_h36m()
     mask = _with_specs(Mask.from_sequence(seq, args.mask_below), args.mask, job.source)
     recon = engine.lift(seq, mask, progress=progress)
     options = _export_options(args, args.coords, recon.model_name)
     out = build_output(recon, options)
     _write(job.output, out.sequence, out.hidden, options, out.contacts, out.notes)
+
+
+def _is_video(path: Path) -> bool:
+    from mpm_core.video.reader import is_video_path
+
+    return is_video_path(path)
+
+
+def _detect_video(video: Path, args: argparse.Namespace):
+    """A video's 2D keypoints (detected, or from the detection cache), with its fps and image size."""
+    from mpm_core.cli.detect import run_detection
+
+    people = 1 if args.person == "longest" else None  # a track id asks for every person
+    seq = run_detection(args, video, people, quiet=args.quiet).person(args.person)
+    return seq.replace(fps=args.fps) if args.fps else seq
 
 
 def _complete_one(engine, job: _Job, args: argparse.Namespace, progress) -> None:
@@ -331,7 +349,7 @@ def register(subparsers) -> None:
         description="Lift 2D keypoints (any supported format, or an OpenPose folder) to 3D. A folder of inputs "
         "writes one output per input into the OUTPUT folder.",
     )
-    lift.add_argument("input", metavar="INPUT", help="2D keypoint file, OpenPose folder, or a folder of them")
+    lift.add_argument("input", metavar="INPUT", help="2D keypoint file, OpenPose folder, a folder of them, or a video")
     lift.add_argument("--layout", help="input skeleton layout when the file does not say (e.g. coco17, body25)")
     lift.add_argument("--fps", type=float, help="frames per second (overrides the file)")
     lift.add_argument("--image-size", nargs=2, type=_image_size, metavar=("W", "H"), help="image size in pixels")
@@ -379,6 +397,9 @@ def register(subparsers) -> None:
     lift.add_argument("--in-place", action="store_true", help="keep the root above the origin (no travel)")
     lift.add_argument("--face-z", action="store_true", help="turn the world so the performer starts facing +Z")
     _common(lift)
+    from mpm_core.cli.detect import add_detector_arguments
+
+    add_detector_arguments(lift.add_argument_group("video input"), with_people=False)
     lift.set_defaults(func=_cmd_lift)
 
     complete = subparsers.add_parser(

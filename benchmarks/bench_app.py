@@ -1,0 +1,298 @@
+"""The desktop app's responsiveness, measured on the real window (run it under a virtual screen):
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/bench_app.py [--sections ...]
+
+Sections (issue 13's targets):
+
+* ``launch``: process start to the first *lifted* skeleton painted in the 3D view (the bundled sample, warm disk
+  cache), median of 5 runs of ``python -m app.main --report-first-paint`` (target <= 3 s);
+* ``stall``: the longest gap of a 5 ms heartbeat timer on the UI thread while a full lift of 18,000 frames runs on
+  the worker (the sample tiled; target <= 50 ms);
+* ``click``: a click on a joint (``Document.toggle_joint``, what the 2D view's click handler calls) to the updated
+  3D drawn (the canvas' draw event), on a 1-minute sequence: the one-pass preview, the two-pass result and the full
+  world refit after it, p50 / p95 (targets: preview p95 <= 50 ms, two-pass p95 <= 100 ms);
+* ``playback``: 30 s of playback at the sequence's own rate with the 2D view, the 3D view and the timeline
+  updating; a frame is late when the 3D canvas drew it more than one period after it was due, or never drew it
+  (target: 0 late frames).
+
+Figures are printed; nothing is asserted (the machine is shared and noisy). Engine threads: the app's default,
+max(1, cores - 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SECTIONS = ("launch", "stall", "click", "playback")
+LAUNCH_RUNS = 5
+HEARTBEAT_MS = 5
+STALL_FRAMES = 18_000
+CLICK_SECONDS = 60
+CLICKS = 40
+PLAYBACK_SECONDS = 30.0
+
+
+def _env(tmp: Path) -> dict:
+    env = dict(os.environ)
+    env["MPM_STUDIO_DATA_DIR"] = str(tmp / "data")
+    env["MPM_STUDIO_CONFIG_DIR"] = str(tmp / "config")
+    return env
+
+
+def bench_launch(runs: int = LAUNCH_RUNS) -> dict:
+    """Seconds from spawning the app to its first lifted paint (the child prints the wall clock then)."""
+    times = []
+    for i in range(runs + 1):  # the first run warms the disk cache and is not counted
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.time()
+            out = subprocess.run(
+                [sys.executable, "-m", "app.main", "--report-first-paint"],
+                cwd=REPO,
+                env=_env(Path(tmp)),
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            painted = [line for line in out.stdout.splitlines() if line.startswith("first-lifted-paint ")]
+            if out.returncode != 0 or not painted:
+                raise SystemExit(f"launch run failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+            if i:
+                times.append(float(painted[-1].split()[1]) - start)
+    return {"runs": times, "median_s": statistics.median(times)}
+
+
+class _Session:
+    """The real main window with the model loaded, for the in-process sections."""
+
+    def __init__(self):
+        from PySide6.QtWidgets import QApplication
+
+        self.tmp = tempfile.TemporaryDirectory()
+        os.environ.update({k: v for k, v in _env(Path(self.tmp.name)).items() if k.startswith("MPM_STUDIO")})
+        self.app = QApplication.instance() or QApplication([])
+        from app.main_window import AppConfig, MainWindow
+        from mpm_core.model.checkpoint import default_model_path, load_model
+
+        model = load_model(default_model_path(), device="cpu")
+        self.window = MainWindow(AppConfig(model=model, autosave_s=0, recovery="discard", person="longest"))
+        self.window.resize(1600, 960)
+        self.window.show()
+        self.window.start()
+        self.doc = self.window.document
+        self.wait(self.settled, 120)
+        self.sample = self.doc.input
+
+    def settled(self) -> bool:
+        doc = self.doc
+        return doc.scene is not None and doc.committed is doc.result and doc.result.mask == doc.mask and not doc.busy
+
+    def wait(self, predicate, timeout_s: float) -> None:
+        end = time.perf_counter() + timeout_s
+        while not predicate():
+            self.app.processEvents()
+            if time.perf_counter() > end:
+                raise SystemExit("timed out waiting for the app")
+            time.sleep(0.001)
+
+    def pump(self, seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            self.app.processEvents()
+            time.sleep(0.0005)
+
+    def tiled(self, frames: int):
+        """The sample repeated to ``frames`` frames (its reference too), as a new input."""
+        import dataclasses
+
+        data = self.sample
+        seq = data.h36m
+        reps = -(-frames // seq.num_frames)
+
+        def tile(a):
+            return None if a is None else np.concatenate([a] * reps)[:frames]
+
+        tiled = seq.replace(keypoints=tile(seq.keypoints), scores=tile(seq.scores), visible=tile(seq.visible))
+        return dataclasses.replace(
+            data, sequence=tiled, h36m=tiled, reference_camera=tile(data.reference_camera), path=None
+        )
+
+    def close(self) -> None:
+        self.window.close()
+        self.tmp.cleanup()
+
+
+def bench_stall(session: _Session, frames: int = STALL_FRAMES) -> dict:
+    from PySide6.QtCore import Qt, QTimer
+
+    beats: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(HEARTBEAT_MS)
+    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+    data = session.tiled(frames)
+    timer.start()
+    start = time.perf_counter()
+    session.doc.set_input(data)
+    session.wait(session.settled, 600)
+    lift_s = time.perf_counter() - start
+    session.pump(0.1)
+    timer.stop()
+    gaps = np.diff(beats) * 1000.0
+    return {
+        "frames": frames,
+        "lift_and_scene_s": lift_s,
+        "longest_gap_ms": float(gaps.max()),
+        "p99_gap_ms": float(np.percentile(gaps, 99)),
+        "beats": len(beats),
+    }
+
+
+def bench_click(session: _Session, seconds: int = CLICK_SECONDS, clicks: int = CLICKS) -> dict:
+    """Click latency: time from ``toggle_joint`` to the first 3D draw showing the preview, the two-pass result and
+    the world refit (classified by what the document holds when the canvas draws)."""
+    from app.state import SCOPE_FRAME, VISIBLE
+    from mpm_core.skeleton import H36M_JOINTS
+
+    doc, viewport = session.doc, session.window.viewport
+    data = session.tiled(int(round(seconds * session.sample.fps)))
+    doc.set_input(data)
+    session.wait(session.settled, 300)
+    rng = np.random.default_rng(0)
+    joints = [H36M_JOINTS.index(n) for n in ("left_wrist", "right_elbow", "left_knee", "right_ankle", "head")]
+    latencies = {"preview": [], "final": [], "refit": []}
+    state: dict = {}
+
+    def on_result(lo: int, hi: int) -> None:
+        if "t0" in state:
+            state["pending"] = "final" if doc.result is doc.committed else "preview"
+
+    def on_scene() -> None:
+        if "t0" in state and state.get("final_seen") and doc.result is doc.committed:
+            state["pending"] = "refit"
+
+    def on_drawn(frame: int, t: float) -> None:
+        kind = state.pop("pending", None)
+        if kind is None or "t0" not in state or kind in state["seen"]:
+            return
+        state["seen"].add(kind)
+        latencies[kind].append((t - state["t0"]) * 1000.0)
+        if kind == "final":
+            state["final_seen"] = True
+
+    doc.resultChanged.connect(on_result)
+    doc.sceneChanged.connect(on_scene)
+    viewport.frameDrawn.connect(on_drawn)
+    for _ in range(clicks):
+        frame = int(rng.integers(0, doc.num_frames))
+        doc.set_frame(frame)
+        seen = [j for j in joints if doc.states(frame, frame + 1)[0, j] == VISIBLE]
+        if not seen:
+            continue
+        session.pump(0.05)
+        state.clear()
+        state["seen"] = set()
+        state["t0"] = time.perf_counter()
+        doc.toggle_joint(int(rng.choice(seen)), SCOPE_FRAME)
+        session.wait(lambda: session.settled() and "refit" in state["seen"], 30)
+        session.pump(0.05)
+    for sig, slot in ((doc.resultChanged, on_result), (doc.sceneChanged, on_scene), (viewport.frameDrawn, on_drawn)):
+        sig.disconnect(slot)
+
+    def pct(values, q):
+        return float(np.percentile(values, q)) if values else float("nan")
+
+    return {
+        "frames": data.num_frames,
+        "clicks": clicks,
+        **{f"{k}_p50_ms": pct(v, 50) for k, v in latencies.items()},
+        **{f"{k}_p95_ms": pct(v, 95) for k, v in latencies.items()},
+        "previews_drawn": len(latencies["preview"]),
+    }
+
+
+def bench_playback(session: _Session, seconds: float = PLAYBACK_SECONDS) -> dict:
+    doc, viewport, playback = session.doc, session.window.viewport, session.window.playback
+    doc.set_input(session.sample)
+    session.wait(session.settled, 120)
+    drawn: list[tuple[int, float, tuple]] = []
+    viewport.frameDrawn.connect(lambda f, t: drawn.append((f, t, playback.schedule())))
+    playback.loop = True
+    doc.set_frame(0)
+    session.pump(0.2)
+    drawn.clear()
+    playback.play()
+    start = time.perf_counter()
+    session.pump(seconds)
+    playback.pause()
+    fps = doc.input.fps
+    period = 1.0 / fps
+    # Every frame due within the run, per schedule run (a loop starts a new one): on time if drawn within a period.
+    on_time = set()
+    for frame, t, (t0, frame0, rate) in drawn:
+        due = t0 + (frame - frame0) / rate
+        if t0 >= start - 1 and t - due <= period:
+            on_time.add((round(t0, 6), frame))
+    due_frames = int(seconds * fps * playback.speed)
+    return {
+        "fps": fps,
+        "seconds": seconds,
+        "frames_due": due_frames,
+        "frames_drawn": len(drawn),
+        "late_or_skipped": max(0, due_frames - len(on_time)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
+    args = parser.parse_args()
+    sections = [s for s in args.sections.split(",") if s]
+    print(f"machine: {os.cpu_count()} cores; engine threads: the app's default")
+    if "launch" in sections:
+        r = bench_launch()
+        runs = ", ".join(f"{t:.2f}" for t in r["runs"])
+        print(f"launch to first lifted paint: median {r['median_s']:.2f} s (runs: {runs}) [target <= 3 s]")
+    inproc = [s for s in sections if s != "launch"]
+    if not inproc:
+        return
+    session = _Session()
+    try:
+        if "stall" in inproc:
+            r = bench_stall(session)
+            print(
+                f"UI stall during a full lift of {r['frames']} frames ({r['lift_and_scene_s']:.1f} s incl. world"
+                f" fit): longest heartbeat gap {r['longest_gap_ms']:.1f} ms, p99 {r['p99_gap_ms']:.1f} ms"
+                f" [target <= 50 ms]"
+            )
+        if "click" in inproc:
+            r = bench_click(session)
+            print(
+                f"click to 3D drawn, {r['frames']} frames, {r['clicks']} clicks: preview p50 {r['preview_p50_ms']:.1f}"
+                f" / p95 {r['preview_p95_ms']:.1f} ms [p95 <= 50]; two-pass p50 {r['final_p50_ms']:.1f} / p95"
+                f" {r['final_p95_ms']:.1f} ms [p95 <= 100]; world refit drawn p50 {r['refit_p50_ms']:.1f} / p95"
+                f" {r['refit_p95_ms']:.1f} ms (previews drawn: {r['previews_drawn']})"
+            )
+        if "playback" in inproc:
+            r = bench_playback(session)
+            print(
+                f"playback {r['seconds']:.0f} s at {r['fps']:g} fps: {r['frames_due']} frames due,"
+                f" {r['frames_drawn']} draws, late or skipped: {r['late_or_skipped']} [target 0]"
+            )
+    finally:
+        session.close()
+
+
+if __name__ == "__main__":
+    main()
