@@ -257,11 +257,11 @@ def list_models() -> list[ModelEntry]:
 
 
 def _lifting_licence(path: Path) -> str:
-    import json
+    from mpm_core.io.limits import load_json_file  # bounded; a FIFO is refused, not opened (issue 17)
 
     sidecar = path.with_suffix(".json")
     try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        meta = load_json_file(sidecar)
     except (OSError, ValueError):
         return "unknown"
     for key in ("licence", "license"):
