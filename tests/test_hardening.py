@@ -514,3 +514,20 @@ def test_two_detections_far_apart_are_refused_before_allocating(tmp_path):
     assert isinstance(error, PoseDataError), repr(error)
     assert "alphapose-results.json: frames 0 to 15000000 would need 3,161 MiB, over the limit of 512 MiB" in str(error)
     assert peak < HEADER_CHECK_MEMORY
+
+
+def test_fuzz_npy_header_with_a_dtype_numpy_parses_as_python(tmp_path):
+    """SyntaxError from numpy's dtype parser for the descr ',U1' (found by the 10-minute run)."""
+    path = tmp_path / "pose.npz"
+    from mpm_core.io.canonical import write_npz_3d
+    from mpm_core.sequence import PoseSequence3D
+
+    write_npz_3d(path, PoseSequence3D(np.zeros((2, 17, 3), np.float32), layout="h36m17", fps=30.0))
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["units.npy"] = members["units.npy"].replace(b"'<U1'", b"',U1'")
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(PoseDataError, match=r"pose\.npz: key 'units': bad dtype ',U1' in the \.npy header"):
+        read_any(path)

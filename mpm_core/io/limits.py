@@ -296,7 +296,8 @@ def read_npy_header(f: IO[bytes], path: str | os.PathLike, where: str | None = N
         raise PoseDataError(f"bad array shape {str(shape)[:80]} in the .npy header", path, where)
     try:
         dtype = np.lib.format.descr_to_dtype(meta["descr"])
-    except (TypeError, ValueError, KeyError, IndexError, RecursionError):
+    except (TypeError, ValueError, KeyError, IndexError, RecursionError, SyntaxError, MemoryError, OverflowError):
+        # numpy parses some dtype strings with Python's parser: a SyntaxError is bad input here
         raise PoseDataError(f"bad dtype {str(meta['descr'])[:80]!r} in the .npy header", path, where) from None
     if dtype.itemsize == 0 and not dtype.hasobject:
         raise PoseDataError(f"dtype {dtype} has no size", path, where)
