@@ -531,3 +531,28 @@ def test_fuzz_npy_header_with_a_dtype_numpy_parses_as_python(tmp_path):
             z.writestr(name, data)
     with pytest.raises(PoseDataError, match=r"pose\.npz: key 'units': bad dtype ',U1' in the \.npy header"):
         read_any(path)
+
+
+def test_fuzz_amc_frame_number_of_400_digits(tmp_path, shared_data):
+    """ValueError from int() of a 400-digit AMC frame number (found by a 10-minute run)."""
+    asf = shared_data("mocap/cmu_asfamc/pirouette.asf")
+    amc = shared_data("mocap/cmu_asfamc/pirouette.amc").read_text(encoding="latin-1").splitlines()
+    first = next(i for i, line in enumerate(amc) if line.strip().isdigit())
+    amc[first] = "9" * 400
+    (tmp_path / "pirouette.asf").write_bytes(asf.read_bytes())
+    path = tmp_path / "pirouette.amc"
+    path.write_text("\n".join(amc[: first + 40]) + "\n")
+    with pytest.raises(PoseDataError, match=rf"pirouette\.amc: line {first + 1}: frame number '9+' is not a frame"):
+        read_any(path)
+
+
+def test_fuzz_json_nesting_scan_memory_is_counted(tmp_path):
+    """The nesting scan of a large JSON text ran out of memory under the fuzzer's 1 GiB bound (int32 arrays of
+    the whole text, four at a time: 623 MiB each for a 163 MB file). It now scans in chunks: counted by
+    tracemalloc, it needs about three times the text (the string-free copy while it is built), not 16."""
+    from mpm_core.io.limits import nesting_depth
+
+    text = b"[" + b"[1.5,2.5,0.9]," * 2_400_000 + b"[]]"  # 34 MB, depth 2
+    peak, error = _peak_bytes(lambda: nesting_depth(text))
+    assert error is None and nesting_depth(text) == 2
+    assert peak < 4 * len(text), peak

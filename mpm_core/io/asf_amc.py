@@ -30,7 +30,7 @@ import numpy as np
 
 from mpm_core.errors import PoseDataError, check_fps
 from mpm_core.io.bvh import END_SITE_SUFFIX, read_text
-from mpm_core.io.limits import MAX_ABS_VALUE, MAX_JOINTS
+from mpm_core.io.limits import MAX_ABS_VALUE, MAX_FRAMES, MAX_JOINTS, check_frame_number
 from mpm_core.kinematics import euler_to_matrix
 
 #: AMC files carry no frame time; CMU and HDM05 capture at 120 Hz (HDM05 names end in ``_120``).
@@ -401,7 +401,9 @@ def parse_amc(text: str, skeleton: AsfSkeleton, fps: float = DEFAULT_AMC_FPS, pa
             continue
         toks = s.split()
         if len(toks) == 1 and toks[0].isdigit():
-            number = int(toks[0])
+            if not toks[0].isascii() or len(toks[0].lstrip("0")) > len(str(MAX_FRAMES)):  # int() would raise
+                raise PoseDataError(f"frame number {toks[0][:20]!r} is not a frame number", src, f"line {i + 1}")
+            number = check_frame_number(int(toks[0]), src, f"line {i + 1}")
             if numbers and number != numbers[-1] + 1:
                 raise PoseDataError(f"frame number {number} follows {numbers[-1]}", src, f"line {i + 1}")
             numbers.append(number)

@@ -59,6 +59,8 @@ MAX_NDIM = 8
 MAX_NPY_HEADER_BYTES = 65536
 
 _NPY_MAGIC = b"\x93NUMPY"
+#: Bytes of JSON text scanned at once for its nesting depth.
+_SCAN_CHUNK = 4 * 1024 * 1024
 _STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
@@ -114,11 +116,16 @@ def nesting_depth(text: str | bytes) -> int:
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     if b"[" not in raw and b"{" not in raw:
         return 0
-    bare = _STRING_RE.sub(b'""', raw)
-    arr = np.frombuffer(bare, np.uint8)
-    step = (arr == ord("[")).astype(np.int32) + (arr == ord("{"))
-    step -= (arr == ord("]")).astype(np.int32) + (arr == ord("}"))
-    return int(np.cumsum(step).max(initial=0))
+    bare = np.frombuffer(_STRING_RE.sub(b'""', raw), np.uint8)
+    deepest = level = 0
+    for start in range(0, len(bare), _SCAN_CHUNK):  # in chunks: the step arrays stay small for a large file
+        chunk = bare[start : start + _SCAN_CHUNK]
+        step = (chunk == ord("[")).view(np.int8) + (chunk == ord("{")).view(np.int8)
+        step -= (chunk == ord("]")).view(np.int8) + (chunk == ord("}")).view(np.int8)
+        depth = np.cumsum(step, dtype=np.int64) + level
+        deepest = max(deepest, int(depth.max(initial=level)))
+        level = int(depth[-1])
+    return deepest
 
 
 def _reject_constant(name: str) -> float:
@@ -127,11 +134,10 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a finite number")
 
 
-def parse_json_text(text: str, path: str | os.PathLike | None) -> Any:
+def parse_json_text(text: str, path: str | os.PathLike | None, nesting_checked: bool = False) -> Any:
     """Parse JSON text within the nesting limit; ``Infinity`` is refused, ``NaN`` reads as NaN (missing)."""
-    depth = nesting_depth(text)
-    if depth > MAX_NESTING:
-        raise PoseDataError(f"JSON nested {depth} levels deep, over the limit of {MAX_NESTING}", path)
+    if not nesting_checked:
+        check_nesting(text, path)
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -155,8 +161,21 @@ def decode_text(data: bytes, path: str | os.PathLike) -> str:
 
 
 def load_json_file(path: str | os.PathLike, max_bytes: int = MAX_SMALL_JSON_BYTES) -> Any:
-    """A JSON file parsed within limits: regular file, at most ``max_bytes``, UTF-8, nesting <= ``MAX_NESTING``."""
-    return parse_json_text(decode_text(read_bytes_bounded(path, max_bytes), path), path)
+    """A JSON file parsed within limits: regular file, at most ``max_bytes``, UTF-8, nesting <= ``MAX_NESTING``.
+
+    Peak memory is the text once plus Python's objects (the bytes are dropped before parsing)."""
+    raw = read_bytes_bounded(path, max_bytes)
+    check_nesting(raw, path)
+    text = decode_text(raw, path)
+    del raw
+    return parse_json_text(text, path, nesting_checked=True)
+
+
+def check_nesting(text: str | bytes, path: str | os.PathLike | None) -> None:
+    """Refuse JSON nested deeper than ``MAX_NESTING`` (before any recursive parser sees it)."""
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise PoseDataError(f"JSON nested {depth} levels deep, over the limit of {MAX_NESTING}", path)
 
 
 # -- numbers --------------------------------------------------------------------------------------------------------
