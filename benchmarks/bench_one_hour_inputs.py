@@ -48,7 +48,11 @@ def main() -> None:
     args = parser.parse_args()
     frames = int(args.minutes * 60 * FPS)
     rng = np.random.default_rng(1)
-    kp = rng.uniform(-40, 1920, (frames, 17, 2)).astype(np.float32)  # some negative off-frame x, like AlphaPose
+    # one person walking back and forth: a smooth path (a tracker links it), some joints off-frame at negative x
+    t = np.arange(frames) / FPS
+    centre = np.stack([900 + 940 * np.sin(2 * np.pi * t / 20), 540 + 40 * np.sin(2 * np.pi * t)], axis=1)
+    pose = rng.uniform(-120, 120, (17, 2))
+    kp = (centre[:, None, :] + pose[None] + rng.normal(0, 2, (frames, 17, 2))).astype(np.float32)
     scores = rng.uniform(0.05, 1.07, (frames, 17)).astype(np.float32)
     from mpm_core.io.canonical import write_csv_2d
     from mpm_core.sequence import PoseSequence2D

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from typing import IO
 
@@ -29,6 +31,12 @@ TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<token>[0-9a-f]{8}
 #: held a lock, so age is the only sign it is gone).
 LEGACY_TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.(?P<token>[a-z0-9_]{8})\.part$")
 LEGACY_MIN_AGE_S = 24 * 3600.0
+
+
+#: A folder is scanned for stale temp files at most once per this many seconds per process.
+RESCAN_AFTER_S = 60.0
+#: Folder -> when this process last scanned it (``time.monotonic``).
+_CLEANED: dict[str, float] = {}
 
 
 def _temp_name(path: str) -> str:
@@ -86,7 +94,6 @@ def remove_stale_temp_files(folder: str | os.PathLike) -> list[str]:
     free and older than :data:`LEGACY_MIN_AGE_S`). Regular files only; errors are ignored (best effort).
     """
     import stat
-    import time
 
     removed = []
     try:
@@ -120,12 +127,15 @@ def atomic_write(path: str | os.PathLike, binary: bool = False, encoding: str = 
     """Open a temp file beside ``path`` for writing; on success it replaces ``path`` atomically.
 
     On any exception the temp file is removed and ``path`` is untouched. Stale temp files of killed writers in
-    the same folder are removed first (see :func:`remove_stale_temp_files`).
+    the same folder are removed first (at most once a minute per folder; see :func:`remove_stale_temp_files`).
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    remove_stale_temp_files(folder)
+    now = time.monotonic()
+    if now - _CLEANED.get(folder, -math.inf) > RESCAN_AFTER_S:  # a batch of 10,000 writes scans once
+        _CLEANED[folder] = now
+        remove_stale_temp_files(folder)
     tmp = _temp_name(os.path.join(folder, os.path.basename(path)))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:

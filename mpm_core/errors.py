@@ -21,13 +21,13 @@ class PoseDataError(ValueError):
 
 def check_fps(fps: float, path: str | os.PathLike | None = None, where: str | None = None) -> float:
     """Validate a frame rate: finite, > 0 and at most ``MAX_FPS``."""
+    shown = repr(fps) if len(repr(fps)) <= 40 else repr(fps)[:37] + "..."  # a 400-digit integer stays short
     try:
         value = float(fps)
     except (TypeError, ValueError, OverflowError):
-        shown = repr(fps) if len(repr(fps)) <= 40 else repr(fps)[:37] + "..."
         raise PoseDataError(f"fps {shown} is not a number", path, where) from None
     if not (value > 0 and value <= MAX_FPS):
-        raise PoseDataError(f"fps {value!r} is not in (0, {MAX_FPS:g}]", path, where)
+        raise PoseDataError(f"fps {shown} is not in (0, {MAX_FPS:g}]", path, where)
     return value
 
 

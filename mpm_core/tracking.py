@@ -106,15 +106,16 @@ def track_detections(
     finished: list[Track] = []
     live: list[Track] = []
     next_id = 0
+    last_at: dict[int, int] = {}  # track id -> last frame: max() over a long track every frame is quadratic
     for frame in sorted(detections):
         dets = [d for d in detections[frame] if d.extent() is not None]
         still = []
         for t in live:
-            (finished if frame - t.last_frame > max_gap + 1 else still).append(t)
+            (finished if frame - last_at[t.track_id] > max_gap + 1 else still).append(t)
         live = still
         matched_dets: set[int] = set()
         if live and dets:
-            lasts = [t.last() for t in live]
+            lasts = [(last_at[t.track_id], t.detections[last_at[t.track_id]]) for t in live]
             cost, dist = cost_matrix([d for _, d in lasts], dets)
             limit = gate * (frame - np.array([f for f, _ in lasts], float))
             cost = np.where(dist <= limit[:, None], cost, _FORBIDDEN)
@@ -122,10 +123,12 @@ def track_detections(
             for i, j in zip(rows, cols):
                 if cost[i, j] < _FORBIDDEN:
                     live[i].detections[frame] = dets[j]
+                    last_at[live[i].track_id] = frame
                     matched_dets.add(int(j))
         for j, d in enumerate(dets):
             if j not in matched_dets:
                 live.append(Track(next_id, {frame: d}))
+                last_at[next_id] = frame
                 next_id += 1
     tracks = finished + live
     tracks.sort(key=lambda t: t.track_id)

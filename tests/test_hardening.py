@@ -502,3 +502,57 @@ def test_fuzz_3d_joints_beyond_100_km_are_refused(tmp_path):
     write_csv_3d(path, PoseSequence3D(kp, layout="h36m17", fps=30.0))
     with pytest.raises(PoseDataError, match=r"far\.csv: frame 1: joint .* is 1e\+06 m away: beyond 100000 m"):
         read_any(path)
+
+
+def test_two_detections_far_apart_are_refused_before_allocating(tmp_path):
+    """Frame numbers within the limit but 15 M apart with nothing between: the dense track (3.3 GB) is not built,
+    while a long file whose frames hold data may exceed ``MAX_DENSE_BYTES``."""
+    path = tmp_path / "alphapose-results.json"
+    entries = [{"image_id": f, "category_id": 1, "keypoints": KP17, "score": 1.0} for f in (0, 15_000_000)]
+    path.write_text(json.dumps(entries))
+    peak, error = _peak_bytes(lambda: read_any(path))
+    assert isinstance(error, PoseDataError), repr(error)
+    assert "alphapose-results.json: frames 0 to 15000000 would need 3,161 MiB, over the limit of 512 MiB" in str(error)
+    assert peak < HEADER_CHECK_MEMORY
+
+
+def test_fuzz_npy_header_with_a_dtype_numpy_parses_as_python(tmp_path):
+    """SyntaxError from numpy's dtype parser for the descr ',U1' (found by the 10-minute run)."""
+    path = tmp_path / "pose.npz"
+    from mpm_core.io.canonical import write_npz_3d
+    from mpm_core.sequence import PoseSequence3D
+
+    write_npz_3d(path, PoseSequence3D(np.zeros((2, 17, 3), np.float32), layout="h36m17", fps=30.0))
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["units.npy"] = members["units.npy"].replace(b"'<U1'", b"',U1'")
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(PoseDataError, match=r"pose\.npz: key 'units': bad dtype ',U1' in the \.npy header"):
+        read_any(path)
+
+
+def test_fuzz_amc_frame_number_of_5000_digits(tmp_path, shared_data):
+    """ValueError from int() of an AMC frame number over Python's 4,300-digit limit (found by a 10-minute run)."""
+    asf = shared_data("mocap/cmu_asfamc/pirouette.asf")
+    amc = shared_data("mocap/cmu_asfamc/pirouette.amc").read_text(encoding="latin-1").splitlines()
+    first = next(i for i, line in enumerate(amc) if line.strip().isdigit())
+    amc[first] = "9" * 5000
+    (tmp_path / "pirouette.asf").write_bytes(asf.read_bytes())
+    path = tmp_path / "pirouette.amc"
+    path.write_text("\n".join(amc[: first + 40]) + "\n")
+    with pytest.raises(PoseDataError, match=rf"pirouette\.amc: line {first + 1}: frame number '9+' is not a frame"):
+        read_any(path)
+
+
+def test_fuzz_json_nesting_scan_memory_is_counted(tmp_path):
+    """The nesting scan of a large JSON text ran out of memory under the fuzzer's 1 GiB bound (int32 arrays of
+    the whole text, four at a time: 623 MiB each for a 163 MB file). It now scans in chunks: counted by
+    tracemalloc, it needs about three times the text (the string-free copy while it is built), not 16."""
+    from mpm_core.io.limits import nesting_depth
+
+    text = b"[" + b"[1.5,2.5,0.9]," * 2_400_000 + b"[]]"  # 34 MB, depth 2
+    peak, error = _peak_bytes(lambda: nesting_depth(text))
+    assert error is None and nesting_depth(text) == 2
+    assert peak < 4 * len(text), peak

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from mpm_core.errors import PoseDataError, check_fps
-from mpm_core.io.common import RawPoses, check_image_size, resolve_fps_and_size
+from mpm_core.io.common import Detection, RawPoses, check_image_size, resolve_fps_and_size
 from mpm_core.io.detect import FORMATS, detect_format, is_3d_format
 from mpm_core.io.limits import (
+    MAX_ABS_PIXELS,
     MAX_FRAMES,
     MAX_JOINTS,
     MAX_PEOPLE,
@@ -127,7 +128,6 @@ def _read_raw(path: Path, fmt: str, layout: str | None, image_size, video: str |
 
 
 def _raw_from_sequence(seq: PoseSequence2D, fmt: str, has_fps: bool, has_size: bool) -> RawPoses:
-    from mpm_core.io.common import Detection
 
     frames = seq.frame_numbers.tolist()
     pid = 0 if seq.person_id is None else int(seq.person_id)
@@ -159,34 +159,57 @@ _CELL_BYTES_2D = 13
 def check_raw(raw: RawPoses, path: Path) -> None:
     """Limits every 2D reader's output must meet, checked before dense arrays are built: frame numbers and
     counts, people per frame, joints, visible coordinates finite and within ``MAX_ABS_PIXELS``, scores in
-    ``[0, MAX_SCORE]`` (clipped to 1 in place). Names the frame and the joint of the first bad value."""
+    ``[0, MAX_SCORE]`` (clipped to 1 in place). Names the frame and the joint of the first bad value.
+
+    Checked on all detections at once (one array per field); a failure is then located detection by detection.
+    """
     check_count(len(raw.frames), MAX_FRAMES, "frames", path)
     for frame in (raw.frames[0], raw.frames[-1]) if raw.frames else ():
         check_frame_number(frame, path, None, allow_negative=True)
+    located: list[tuple[str, Detection]] = []
     for frame, dets in raw.detections.items():
         check_frame_number(frame, path, None, allow_negative=True)
         check_count(len(dets), MAX_PEOPLE, "people in one frame", path, f"frame {frame}")
-        for k, det in enumerate(dets):
-            where = f"frame {frame} person {k}"
-            check_count(len(det.visible), MAX_JOINTS, "joints", path, where)
+        located += [(f"frame {frame} person {k}", det) for k, det in enumerate(dets)]
+    for where, det in located:
+        check_count(len(det.visible), MAX_JOINTS, "joints", path, where)
+        if det.track_id is not None and not -MAX_TRACK_ID <= det.track_id < MAX_TRACK_ID:
+            raise PoseDataError(f"track id {det.track_id:.3g} is out of range", path, where)
+        if det.box is not None:
+            box = np.asarray(det.box, np.float64)
+            det.box = box if np.isfinite(box).all() and (np.abs(box) <= MAX_ABS_PIXELS).all() else None
+    if not located:
+        return
+    if len({len(det.visible) for _, det in located}) != 1:  # readers keep one count; check each otherwise
+        for where, det in located:
             check_pixels(det.keypoints, det.visible, path, where)
             det.scores = clip_scores(det.scores, det.visible, path, where)
-            if det.track_id is not None and not -MAX_TRACK_ID <= det.track_id < MAX_TRACK_ID:
-                raise PoseDataError(f"track id {det.track_id:.3g} is out of range", path, where)
-            if det.box is not None:
-                box = np.asarray(det.box, np.float64)
-                det.box = box if np.isfinite(box).all() and (np.abs(box) <= 1e6).all() else None
+        return
+    kp = np.stack([det.keypoints for _, det in located])
+    vis = np.stack([det.visible for _, det in located])
+    sc = np.stack([det.scores for _, det in located])
+    try:
+        check_pixels(kp, vis, path, "")
+        clipped = clip_scores(sc, vis, path, "")
+    except PoseDataError:  # name the detection: the same checks one by one
+        for where, det in located:
+            check_pixels(det.keypoints, det.visible, path, where)
+            clip_scores(det.scores, det.visible, path, where)
+        raise
+    for i, (_, det) in enumerate(located):
+        det.scores = clipped[i]
 
 
 def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
     from mpm_core.tracking import track_detections, tracks_from_ids
 
     tracks = tracks_from_ids(raw.detections) if raw.tracked else track_detections(raw.detections)
-    cells = 0
+    cells = backed = 0
     for track in tracks:
         sample = next(iter(track.detections.values()))
         cells += (track.last_frame - track.first_frame + 1) * len(sample.visible)
-    check_dense(cells, _CELL_BYTES_2D, f"{len(tracks)} person track(s)", path)
+        backed += len(track.detections) * len(sample.visible)
+    check_dense(cells, _CELL_BYTES_2D, f"{len(tracks)} person track(s)", path, backed)
     out = []
     for track in tracks:
         first, last = track.first_frame, track.last_frame

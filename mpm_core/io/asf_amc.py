@@ -30,6 +30,7 @@ import numpy as np
 
 from mpm_core.errors import PoseDataError, check_fps
 from mpm_core.io.bvh import END_SITE_SUFFIX, read_text
+from mpm_core.io.limits import MAX_ABS_VALUE, MAX_FRAMES, MAX_JOINTS, check_frame_number
 from mpm_core.kinematics import euler_to_matrix
 
 #: AMC files carry no frame time; CMU and HDM05 capture at 120 Hz (HDM05 names end in ``_120``).
@@ -189,8 +190,8 @@ def _floats(tokens: list[str], count: int, what: str, src: str | None, line: int
         raise PoseDataError(
             f"{what}: {' '.join(tokens[:count])!r} is not {count} numbers", src, f"line {line}"
         ) from None
-    if not np.isfinite(vals).all():
-        raise PoseDataError(f"{what}: non-finite value", src, f"line {line}")
+    if not (np.abs(vals) <= MAX_ABS_VALUE).all():
+        raise PoseDataError(f"{what}: value not finite or beyond ±{MAX_ABS_VALUE:g}", src, f"line {line}")
     return vals
 
 
@@ -279,6 +280,8 @@ def parse_asf(text: str, path: str = "") -> AsfSkeleton:
     for needed in ("bonedata", "hierarchy"):
         if needed not in seen_sections:
             raise PoseDataError(f"no :{needed} section", src)
+    if len(raw_bones) > MAX_JOINTS:
+        raise PoseDataError(f"{len(raw_bones):,} bones, over the limit of {MAX_JOINTS:,}", src)
     by_name: dict[str, AsfBone] = {}
     for rb in raw_bones:
         bname = rb.get("name")
@@ -398,7 +401,9 @@ def parse_amc(text: str, skeleton: AsfSkeleton, fps: float = DEFAULT_AMC_FPS, pa
             continue
         toks = s.split()
         if len(toks) == 1 and toks[0].isdigit():
-            number = int(toks[0])
+            if not toks[0].isascii() or len(toks[0].lstrip("0")) > len(str(MAX_FRAMES)):  # int() would raise
+                raise PoseDataError(f"frame number {toks[0][:20]!r} is not a frame number", src, f"line {i + 1}")
+            number = check_frame_number(int(toks[0]), src, f"line {i + 1}")
             if numbers and number != numbers[-1] + 1:
                 raise PoseDataError(f"frame number {number} follows {numbers[-1]}", src, f"line {i + 1}")
             numbers.append(number)
@@ -447,9 +452,12 @@ def parse_amc(text: str, skeleton: AsfSkeleton, fps: float = DEFAULT_AMC_FPS, pa
                             f"bone {bone!r}: {tok!r} is not a number", src, f"frame {numbers[k]} (line {f[bone][1]})"
                         ) from None
             raise  # pragma: no cover
-        if not np.isfinite(arr).all():
-            k = int(np.nonzero(~np.isfinite(arr).all(axis=1))[0][0])
-            raise PoseDataError(f"bone {bone!r}: non-finite value", src, f"frame {numbers[k]}")
+        bad = ~(np.abs(arr) <= MAX_ABS_VALUE).all(axis=1)
+        if bad.any():
+            k = int(np.nonzero(bad)[0][0])
+            raise PoseDataError(
+                f"bone {bone!r}: value not finite or beyond ±{MAX_ABS_VALUE:g}", src, f"frame {numbers[k]}"
+            )
         arrays[bone] = arr
     root = arrays.pop("root")
     return AmcMotion(

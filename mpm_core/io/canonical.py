@@ -220,7 +220,7 @@ def _fill_gaps(frames: np.ndarray, values: np.ndarray, path: Path | None = None)
     total = int(frames[-1]) - start + 1
     if total == len(frames):
         return start, values
-    check_dense(total * values.shape[1], 8, f"frames {start} to {int(frames[-1])}", path)
+    check_dense(total * values.shape[1], 8, f"frames {start} to {int(frames[-1])}", path, values.size)
     full = np.full((total, values.shape[1]), np.nan)
     full[frames - start] = values
     return start, full

@@ -113,7 +113,8 @@ def read_coco_results(path: str | os.PathLike, layout: str | None = None) -> Raw
             for d in dets:
                 d.track_id = None
     frames = sorted(detections)
-    check_dense((frames[-1] - frames[0] + 1) * count, _CELL_BYTES_2D, f"frames {frames[0]} to {frames[-1]}", path)
+    span = f"frames {frames[0]} to {frames[-1]}"
+    check_dense((frames[-1] - frames[0] + 1) * count, _CELL_BYTES_2D, span, path, len(frames) * count)
     return RawPoses(
         layout=resolve_layout(count, layout, path),
         frames=list(range(frames[0], frames[-1] + 1)),

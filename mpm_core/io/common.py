@@ -24,7 +24,7 @@ from mpm_core.io.limits import (
     MAX_TEXT_BYTES,
     check_frame_number,
     decode_text,
-    parse_json_text,
+    load_json_file,
     read_bytes_bounded,
 )
 from mpm_core.skeleton import get_layout
@@ -113,7 +113,7 @@ def read_text_file(path: str | os.PathLike) -> str:
 def load_json(path: str | os.PathLike) -> Any:
     """Parse a JSON file within limits (size, nesting); empty, truncated or invalid JSON raises ``PoseDataError``
     with line and column."""
-    return parse_json_text(read_text_file(path), path)
+    return load_json_file(path, MAX_TEXT_BYTES)
 
 
 def numbers(values: Any, path: str | os.PathLike, where: str, length: int | None = None) -> np.ndarray:

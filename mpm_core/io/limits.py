@@ -51,12 +51,16 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_FREE_BYTES = 64 * 1024 * 1024
 #: Dense pose arrays a reader may build from one file (frames x joints x people, all tracks together).
 MAX_DENSE_BYTES = 512 * 1024 * 1024
+#: Beyond ``MAX_DENSE_BYTES``, dense arrays may hold at most this many cells per cell of data in the file.
+MAX_GAP_FACTOR = 4
 #: Dimensions of an ``.npy`` array.
 MAX_NDIM = 8
 #: ``.npy`` header length (numpy writes <= 64 KiB even for its v2 headers in practice).
 MAX_NPY_HEADER_BYTES = 65536
 
 _NPY_MAGIC = b"\x93NUMPY"
+#: Bytes of JSON text scanned at once for its nesting depth.
+_SCAN_CHUNK = 4 * 1024 * 1024
 _STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
@@ -112,11 +116,16 @@ def nesting_depth(text: str | bytes) -> int:
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     if b"[" not in raw and b"{" not in raw:
         return 0
-    bare = _STRING_RE.sub(b'""', raw)
-    arr = np.frombuffer(bare, np.uint8)
-    step = (arr == ord("[")).astype(np.int32) + (arr == ord("{"))
-    step -= (arr == ord("]")).astype(np.int32) + (arr == ord("}"))
-    return int(np.cumsum(step).max(initial=0))
+    bare = np.frombuffer(_STRING_RE.sub(b'""', raw), np.uint8)
+    deepest = level = 0
+    for start in range(0, len(bare), _SCAN_CHUNK):  # in chunks: the step arrays stay small for a large file
+        chunk = bare[start : start + _SCAN_CHUNK]
+        step = (chunk == ord("[")).view(np.int8) + (chunk == ord("{")).view(np.int8)
+        step -= (chunk == ord("]")).view(np.int8) + (chunk == ord("}")).view(np.int8)
+        depth = np.cumsum(step, dtype=np.int64) + level
+        deepest = max(deepest, int(depth.max(initial=level)))
+        level = int(depth[-1])
+    return deepest
 
 
 def _reject_constant(name: str) -> float:
@@ -125,11 +134,10 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a finite number")
 
 
-def parse_json_text(text: str, path: str | os.PathLike | None) -> Any:
+def parse_json_text(text: str, path: str | os.PathLike | None, nesting_checked: bool = False) -> Any:
     """Parse JSON text within the nesting limit; ``Infinity`` is refused, ``NaN`` reads as NaN (missing)."""
-    depth = nesting_depth(text)
-    if depth > MAX_NESTING:
-        raise PoseDataError(f"JSON nested {depth} levels deep, over the limit of {MAX_NESTING}", path)
+    if not nesting_checked:
+        check_nesting(text, path)
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -153,8 +161,21 @@ def decode_text(data: bytes, path: str | os.PathLike) -> str:
 
 
 def load_json_file(path: str | os.PathLike, max_bytes: int = MAX_SMALL_JSON_BYTES) -> Any:
-    """A JSON file parsed within limits: regular file, at most ``max_bytes``, UTF-8, nesting <= ``MAX_NESTING``."""
-    return parse_json_text(decode_text(read_bytes_bounded(path, max_bytes), path), path)
+    """A JSON file parsed within limits: regular file, at most ``max_bytes``, UTF-8, nesting <= ``MAX_NESTING``.
+
+    Peak memory is the text once plus Python's objects (the bytes are dropped before parsing)."""
+    raw = read_bytes_bounded(path, max_bytes)
+    check_nesting(raw, path)
+    text = decode_text(raw, path)
+    del raw
+    return parse_json_text(text, path, nesting_checked=True)
+
+
+def check_nesting(text: str | bytes, path: str | os.PathLike | None) -> None:
+    """Refuse JSON nested deeper than ``MAX_NESTING`` (before any recursive parser sees it)."""
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise PoseDataError(f"JSON nested {depth} levels deep, over the limit of {MAX_NESTING}", path)
 
 
 # -- numbers --------------------------------------------------------------------------------------------------------
@@ -177,10 +198,14 @@ def check_count(count: int, limit: int, what: str, path: str | os.PathLike | Non
     return count
 
 
-def check_dense(cells: int, bytes_per_cell: int, what: str, path: str | os.PathLike | None) -> None:
-    """Refuse to build arrays of ``cells`` x ``bytes_per_cell`` bytes beyond ``MAX_DENSE_BYTES``."""
+def check_dense(
+    cells: int, bytes_per_cell: int, what: str, path: str | os.PathLike | None, backed_cells: int = 0
+) -> None:
+    """Refuse to build arrays of ``cells`` x ``bytes_per_cell`` bytes beyond ``MAX_DENSE_BYTES``, unless the file
+    itself holds data for at least 1 / ``MAX_GAP_FACTOR`` of them (``backed_cells``): a long recording is fine,
+    a few detections with frame numbers far apart are not."""
     need = int(cells) * int(bytes_per_cell)
-    if need > MAX_DENSE_BYTES:
+    if need > MAX_DENSE_BYTES and cells > MAX_GAP_FACTOR * int(backed_cells):
         raise PoseDataError(
             f"{what} would need {need / 2**20:,.0f} MiB, over the limit of {MAX_DENSE_BYTES / 2**20:,.0f} MiB"
             " (frame numbers far apart?)",
@@ -290,7 +315,8 @@ def read_npy_header(f: IO[bytes], path: str | os.PathLike, where: str | None = N
         raise PoseDataError(f"bad array shape {str(shape)[:80]} in the .npy header", path, where)
     try:
         dtype = np.lib.format.descr_to_dtype(meta["descr"])
-    except (TypeError, ValueError, KeyError, IndexError, RecursionError):
+    except (TypeError, ValueError, KeyError, IndexError, RecursionError, SyntaxError, MemoryError, OverflowError):
+        # numpy parses some dtype strings with Python's parser: a SyntaxError is bad input here
         raise PoseDataError(f"bad dtype {str(meta['descr'])[:80]!r} in the .npy header", path, where) from None
     if dtype.itemsize == 0 and not dtype.hasobject:
         raise PoseDataError(f"dtype {dtype} has no size", path, where)

@@ -123,24 +123,26 @@ def _encode(result) -> bytes:
 
 
 def _read(path: Path, info: VideoInfo) -> list[PoseSequence2D]:
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        if meta.get("version") != CACHE_VERSION:
-            raise ValueError("other cache version")
-        tracks = []
-        for i in range(int(meta["tracks"])):
-            start, pid = (int(v) for v in data[f"t{i}_start"])
-            tracks.append(
-                PoseSequence2D(
-                    keypoints=data[f"t{i}_keypoints"],
-                    scores=data[f"t{i}_scores"],
-                    visible=data[f"t{i}_visible"],
-                    fps=info.fps,
-                    layout=LAYOUT,
-                    person_id=pid,
-                    source=info.path,
-                    start_frame=start,
-                    image_size=info.image_size,
-                )
+    from mpm_core.io.limits import load_npz_arrays, parse_json_text  # bounded reading (issue 17)
+
+    data = load_npz_arrays(path)
+    meta = parse_json_text(str(data["meta"]), path)
+    if not isinstance(meta, dict) or meta.get("version") != CACHE_VERSION:
+        raise ValueError("other cache version")
+    tracks = []
+    for i in range(int(meta["tracks"])):
+        start, pid = (int(v) for v in data[f"t{i}_start"])
+        tracks.append(
+            PoseSequence2D(
+                keypoints=data[f"t{i}_keypoints"],
+                scores=data[f"t{i}_scores"],
+                visible=data[f"t{i}_visible"],
+                fps=info.fps,
+                layout=LAYOUT,
+                person_id=pid,
+                source=info.path,
+                start_frame=start,
+                image_size=info.image_size,
             )
+        )
     return tracks
