@@ -268,13 +268,15 @@ class SkeletonVisuals:
         self.shadow.set_data(pos=self._shadow_pos, color=self._shadow_col)
         self.shadow.visible = True
 
-        pa, pb = pos[a][self._dash_bone], pos[b][self._dash_bone]
-        np.multiply(pb - pa, self._dash_t, out=self._dash_pos)
-        self._dash_pos += pa
-        self._dash_col[:] = _BONE_RGBA[self._dash_bone]
-        self._dash_col[:, 3] = np.where(guess[self._dash_bone], GUESS_BONE_ALPHA, 0.0)
-        self.guess_bones.set_data(pos=self._dash_pos, color=self._dash_col)
+        # The guesses' visuals are filled only when there are guesses (most frames of a clean clip have none).
         self.guess_bones.visible = bool(guess.any())
+        if self.guess_bones.visible:
+            pa, pb = pos[a][self._dash_bone], pos[b][self._dash_bone]
+            np.multiply(pb - pa, self._dash_t, out=self._dash_pos)
+            self._dash_pos += pa
+            self._dash_col[:] = _BONE_RGBA[self._dash_bone]
+            self._dash_col[:, 3] = np.where(guess[self._dash_bone], GUESS_BONE_ALPHA, 0.0)
+            self.guess_bones.set_data(pos=self._dash_pos, color=self._dash_col)
 
         # Joints: seen ones filled (white, forced green); guesses as rings in their state's colour.
         codes = np.clip(states, 0, len(_STATE_RGBA) - 1)
@@ -287,17 +289,18 @@ class SkeletonVisuals:
         )
         self.joints.visible = True
         hollow = finite & ~seen
-        self._guess_edge[:] = _STATE_RGBA[codes]
-        self._guess_size[:] = np.where(hollow, GUESS_JOINT_SIZE, 0.0)
-        self.guess_joints.set_data(
-            pos=pos,
-            face_color=_TRANSPARENT,
-            edge_color=self._guess_edge,
-            size=self._guess_size,
-            edge_width=GUESS_RING_WIDTH,
-            symbol="disc",
-        )
         self.guess_joints.visible = bool(hollow.any())
+        if self.guess_joints.visible:
+            self._guess_edge[:] = _STATE_RGBA[codes]
+            self._guess_size[:] = np.where(hollow, GUESS_JOINT_SIZE, 0.0)
+            self.guess_joints.set_data(
+                pos=pos,
+                face_color=_TRANSPARENT,
+                edge_color=self._guess_edge,
+                size=self._guess_size,
+                edge_width=GUESS_RING_WIDTH,
+                symbol="disc",
+            )
 
         self._show_ghost(pos, finite, data)
         self._show_trail(frame)
