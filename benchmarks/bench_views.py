@@ -221,6 +221,11 @@ def main() -> None:
     parser.add_argument("--no-viewport", action="store_true", help="the window without a 3D view (placeholder)")
     parser.add_argument("--profile", metavar="OUT", help="cProfile the stepping into OUT")
     parser.add_argument("--paints", action="store_true", help="CPU time of paint events by widget class")
+    parser.add_argument(
+        "--cache-plot-axes",
+        action="store_true",
+        help="try-out: cache the Plots tab's grid axes as pixmaps (what pose2d_view does for its own axes)",
+    )
     args = parser.parse_args()
     if args.no_viewport:
         sys.modules["app.views.viewport3d"] = None  # the window shows its placeholder label
@@ -241,6 +246,12 @@ def main() -> None:
             win.window.pair_video_path(clip)
             win.wait(lambda: win.window.view2d.shown_video_frame is not None, 30)
             win.pump(0.3)
+        if args.cache_plot_axes:
+            from PySide6.QtWidgets import QGraphicsItem
+
+            for plot in win.window.plots.plots:
+                for name in ("left", "bottom"):
+                    plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         configs = [c for c in args.configs.split(",") if c]
         step_frames(win, 20, start=0, video=args.video)  # warm up
         for config in configs:

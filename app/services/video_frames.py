@@ -1,6 +1,7 @@
 """Video frames for the 2D view, decoded on a worker thread (the UI thread never decodes).
 
-``VideoFrames.request(frame, width)`` asks for one frame scaled to about ``width`` pixels; the newest request wins
+``VideoFrames.request(frame, width)`` asks for one frame scaled to about ``width`` pixels (at least that, down by a
+whole factor); the newest request wins
 (scrubbing skips the frames it passed). ``frameReady(frame, rgb, (W, H))`` brings it back: ``rgb`` is ``(h, w, 3)``
 uint8, ``(W, H)`` the video's full size, so the view stretches the small image over the full image extent. After
 serving a frame the worker decodes the next one ahead into the reader's cache, so playback forward finds it ready.
@@ -151,10 +152,13 @@ class VideoFrames(QObject):
 
 
 def _scaled_rgb(bgr: np.ndarray, width: int) -> np.ndarray:
-    """``(h, w, 3)`` RGB at most ``width`` wide (area-averaged: no aliasing shimmer while playing)."""
+    """``(h, w, 3)`` RGB reduced by a whole factor to at least ``width`` wide (area-averaged: no aliasing shimmer
+    while playing). A whole factor because area averaging by one is ~10x cheaper than to an arbitrary width (1080p:
+    0.5 vs 6 ms of CPU per frame, measured); the view scales the rest as it paints anyway."""
     import cv2
 
     h, w = bgr.shape[:2]
-    if w > width:
-        bgr = cv2.resize(bgr, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(bgr[:, :, ::-1])
+    factor = w // max(1, width)
+    if factor > 1:
+        bgr = cv2.resize(bgr, (w // factor, max(1, round(h / factor))), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

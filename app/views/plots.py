@@ -187,6 +187,8 @@ class PlotsView(QWidget):
         self.plots = (self.joint_plot, self.bone_plot, self.error_plot)
         for plot in self.plots:
             plot.showGrid(x=True, y=True, alpha=0.15)
+            for name in ("left", "bottom"):  # grid axes as pixmaps: a moving playhead repaints by a blit
+                plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.setMouseEnabled(x=True, y=False)  # wheel and drag zoom and pan time; y fits what is visible

@@ -189,6 +189,7 @@ class Pose2DView(QWidget):
         self.shown_video_frame: int | None = None
         self._image_rect = QRectF()
         self._image_shape: tuple[int, int] = (0, 0)
+        self._prefetched: tuple[int, np.ndarray, tuple] | None = None  # (video frame, rgb, size) shown next
         # With a video, a frame change redraws the skeleton when its video frame arrives (one repaint with both,
         # in sync), or after VIDEO_WAIT_MS when the decoder is slow.
         self._skeleton_pending = False
@@ -250,14 +251,30 @@ class Pose2DView(QWidget):
         index = self.video_frame_of(self.document.frame)
         if index is None:
             return
+        ready = self._prefetched
+        self._prefetched = None
+        if ready is not None and ready[0] == index:  # decoded while the previous frame was up: show it now
+            self._on_video_frame(*ready)
+            return
+        self.video.request(index, self._video_width())
+
+    def _video_width(self) -> int:
         width = int(self.plot.width() * self.devicePixelRatioF())
-        self.video.request(index, min(max(width, VIDEO_MIN_WIDTH), VIDEO_MAX_WIDTH))
+        return min(max(width, VIDEO_MIN_WIDTH), VIDEO_MAX_WIDTH)
 
     def _on_video_frame(self, index: int, rgb: np.ndarray, size: tuple) -> None:
+        current = self.video_frame_of(self.document.frame)
+        if current is not None and index == current + 1 and index != self.shown_video_frame:
+            self._prefetched = (index, rgb, size)  # the next frame, asked for ahead: kept until it is due
+            return
         self.set_background_image(rgb, (int(size[0]), int(size[1])))
         self.shown_video_frame = index
-        if self._skeleton_pending and index == self.video_frame_of(self.document.frame):
+        if self._skeleton_pending and index == current:
             self._redraw()
+        if index == current:
+            # Ask for the next frame now: playing forward, it is decoded and scaled before it is due (the worker
+            # serves the newest request, so a seek elsewhere simply replaces this one).
+            self.video.request(index + 1, self._video_width())
 
     def _on_frame(self, frame: int) -> None:
         if self._video_ok and self.video_frame_of(frame) is not None:
@@ -271,6 +288,7 @@ class Pose2DView(QWidget):
         video = data.video if data is not None and data.kind == "2d" else None
         if video != self.video.path:
             self._video_ok = False
+            self._prefetched = None
         self.video.open(video)
         if video is None:
             self.set_background_image(None)

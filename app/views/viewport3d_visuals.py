@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from vispy import scene
+from vispy.visuals.transforms import STTransform
 
 from app.state import FORCED, LOW_CONFIDENCE, MISSING, USER_HIDDEN, VISIBLE
 from mpm_core.skeleton import get_layout
@@ -104,6 +105,11 @@ class SkeletonVisuals:
         self.floor_fill.set_gl_state(blend=False, depth_test=False, cull_face=False)  # opaque: no blend cost
         self.floor_lines = scene.visuals.Line(parent=parent, connect="segments", width=FLOOR_WIDTH, method="gl")
         self.floor_lines.set_gl_state("translucent", depth_test=False)
+        # Floor geometry at y = 0, lifted to the floor by one shared translation (see _set_floor).
+        self._floor_shift = STTransform()
+        self.floor_fill.transform = self._floor_shift
+        self.floor_lines.transform = self._floor_shift
+        self._grid_extent: tuple[float, float, float, float] | None = None
         self.shadow = scene.visuals.Line(parent=parent, connect="segments", width=SHADOW_WIDTH, method="gl")
         self.shadow.set_gl_state("translucent", depth_test=False)
         self.trail = scene.visuals.Line(parent=parent, connect="strip", width=TRAIL_WIDTH, method="gl")
@@ -188,6 +194,10 @@ class SkeletonVisuals:
         self.error_lines.visible = self.ghost.visible
 
     def _set_floor(self, trail: np.ndarray, floor_y: float) -> None:
+        """The grid around the root's whole path at ``floor_y``. The geometry lies at y = 0 and a translation
+        lifts it: an edit that moves the floor (a world refit) changes one uniform, and the buffers are refilled
+        only when the grid's extent changes (a new Mesh / Line upload rebuilds and recompiles shaders, tens of ms
+        under a software renderer)."""
         finite = trail[np.isfinite(trail).all(axis=1)]
         if len(finite):
             lo, hi = finite[:, [0, 2]].min(axis=0), finite[:, [0, 2]].max(axis=0)
@@ -195,10 +205,16 @@ class SkeletonVisuals:
             lo = hi = np.zeros(2, np.float32)
         lo = np.floor((lo - GRID_MARGIN_M) / GRID_STEP_M) * GRID_STEP_M
         hi = np.ceil((hi + GRID_MARGIN_M) / GRID_STEP_M) * GRID_STEP_M
+        y = float(floor_y)
+        self._floor_shift.translate = (0.0, y, 0.0)
+        extent = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+        self.floor_extent = (*extent, y)
+        if extent == self._grid_extent:
+            return
+        self._grid_extent = extent
         xs = np.arange(lo[0], hi[0] + GRID_STEP_M / 2, GRID_STEP_M)
         zs = np.arange(lo[1], hi[1] + GRID_STEP_M / 2, GRID_STEP_M)
-        y = float(floor_y)
-        segs = [((x, y, lo[1]), (x, y, hi[1])) for x in xs] + [((lo[0], y, z), (hi[0], y, z)) for z in zs]
+        segs = [((x, 0.0, lo[1]), (x, 0.0, hi[1])) for x in xs] + [((lo[0], 0.0, z), (hi[0], 0.0, z)) for z in zs]
         pos = np.array(segs, np.float32).reshape(-1, 3)
         colours = np.empty((len(pos), 4), np.float32)
         colours[:] = _rgba(FLOOR_LINE)
@@ -207,10 +223,9 @@ class SkeletonVisuals:
         colours[on_axis] = _rgba(FLOOR_AXIS)
         self.floor_lines.set_data(pos=pos, color=colours)
         # The fill sits a hair under the lines so they never fight over depth.
-        fy = y - 1e-3
+        fy = -1e-3
         quad = np.array([[lo[0], fy, lo[1]], [hi[0], fy, lo[1]], [hi[0], fy, hi[1]], [lo[0], fy, hi[1]]], np.float32)
         self.floor_fill.set_data(vertices=quad, faces=np.array([[0, 1, 2], [0, 2, 3]], np.uint32))
-        self.floor_extent = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]), y)
 
     def set_ghost_enabled(self, on: bool) -> None:
         self.ghost_enabled = bool(on)
@@ -253,13 +268,15 @@ class SkeletonVisuals:
         self.shadow.set_data(pos=self._shadow_pos, color=self._shadow_col)
         self.shadow.visible = True
 
-        pa, pb = pos[a][self._dash_bone], pos[b][self._dash_bone]
-        np.multiply(pb - pa, self._dash_t, out=self._dash_pos)
-        self._dash_pos += pa
-        self._dash_col[:] = _BONE_RGBA[self._dash_bone]
-        self._dash_col[:, 3] = np.where(guess[self._dash_bone], GUESS_BONE_ALPHA, 0.0)
-        self.guess_bones.set_data(pos=self._dash_pos, color=self._dash_col)
+        # The guesses' visuals are filled only when there are guesses (most frames of a clean clip have none).
         self.guess_bones.visible = bool(guess.any())
+        if self.guess_bones.visible:
+            pa, pb = pos[a][self._dash_bone], pos[b][self._dash_bone]
+            np.multiply(pb - pa, self._dash_t, out=self._dash_pos)
+            self._dash_pos += pa
+            self._dash_col[:] = _BONE_RGBA[self._dash_bone]
+            self._dash_col[:, 3] = np.where(guess[self._dash_bone], GUESS_BONE_ALPHA, 0.0)
+            self.guess_bones.set_data(pos=self._dash_pos, color=self._dash_col)
 
         # Joints: seen ones filled (white, forced green); guesses as rings in their state's colour.
         codes = np.clip(states, 0, len(_STATE_RGBA) - 1)
@@ -272,17 +289,18 @@ class SkeletonVisuals:
         )
         self.joints.visible = True
         hollow = finite & ~seen
-        self._guess_edge[:] = _STATE_RGBA[codes]
-        self._guess_size[:] = np.where(hollow, GUESS_JOINT_SIZE, 0.0)
-        self.guess_joints.set_data(
-            pos=pos,
-            face_color=_TRANSPARENT,
-            edge_color=self._guess_edge,
-            size=self._guess_size,
-            edge_width=GUESS_RING_WIDTH,
-            symbol="disc",
-        )
         self.guess_joints.visible = bool(hollow.any())
+        if self.guess_joints.visible:
+            self._guess_edge[:] = _STATE_RGBA[codes]
+            self._guess_size[:] = np.where(hollow, GUESS_JOINT_SIZE, 0.0)
+            self.guess_joints.set_data(
+                pos=pos,
+                face_color=_TRANSPARENT,
+                edge_color=self._guess_edge,
+                size=self._guess_size,
+                edge_width=GUESS_RING_WIDTH,
+                symbol="disc",
+            )
 
         self._show_ghost(pos, finite, data)
         self._show_trail(frame)
