@@ -304,8 +304,10 @@ class Document(QObject):
         settings: Settings | None = None,
         probe: ProbeSettings | None = None,
         frame: int = 0,
+        person_chosen: bool = False,
     ) -> None:
-        """Show a new input (clears the undo history); ``mask``/``settings``/``probe`` restore a project."""
+        """Show a new input (clears the undo history); ``mask``/``settings``/``probe`` restore a project.
+        ``tracksAvailable`` announces several people unless the user just chose one (``person_chosen``)."""
         if self.service is not None:
             self.service.cancel_all()
         self._token += 1
@@ -325,7 +327,7 @@ class Document(QObject):
         self.maskChanged.emit(0, data.num_frames)
         self.frameChanged.emit(self.frame)
         self.selectionChanged.emit()
-        if len(data.tracks) > 1:
+        if len(data.tracks) > 1 and not person_chosen:
             self.tracksAvailable.emit(list(data.tracks))
         self._request_full()
 
@@ -336,7 +338,8 @@ class Document(QObject):
         """Re-read the input with another person track."""
         if self.input is None or self.input.path is None:
             return
-        self.open(self.input.path, person)  # a reference belongs to one person: it is not carried over
+        # A reference belongs to one person: it is not carried over. The picker is not offered again.
+        self.open(self.input.path, person, extra={"person_chosen": True})
 
     # -- what the views draw ------------------------------------------------------------------------------------
     def states(self, lo: int, hi: int) -> np.ndarray:

@@ -3,6 +3,7 @@ beyond files, dialogs and the status bar."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,7 +264,7 @@ class MainWindow(QMainWindow):
         doc.errorRaised.connect(self.show_error)
         doc.statusMessage.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         doc.loadingChanged.connect(lambda busy: self.statusBar().showMessage("Reading…" if busy else "", 0))
-        doc.modelChanged.connect(lambda name, device: self.model_label.setText(f"{device.upper()} · {name}"))
+        doc.modelChanged.connect(self._on_model)
         doc.latencyMeasured.connect(self._on_latency)
         doc.maskChanged.connect(lambda *_: self._update_hidden())
         doc.sceneChanged.connect(self._on_scene)
@@ -550,7 +551,8 @@ class MainWindow(QMainWindow):
             data = self.document.input
             if self._video_tracks is not None and data.video is not None and data.path == data.video:
                 # Tracks of a video's detection: no file to re-read, the tracks are kept.
-                self.document.set_input(input_from_tracks(data.path, self._video_tracks, chosen, video=data.video))
+                data = input_from_tracks(data.path, self._video_tracks, chosen, video=data.video)
+                self.document.set_input(data, person_chosen=True)
             else:
                 self.document.choose_person(chosen)
 
@@ -600,6 +602,14 @@ class MainWindow(QMainWindow):
     def _on_busy(self, busy: bool) -> None:
         if not busy:
             self.progress_bar.hide()
+
+    def _on_model(self, name: str, device: str) -> None:
+        self.model_label.setText(f"{device.upper()} · {name}")
+        # The ~300,000 long-lived objects torch and Qt leave behind would make every full garbage collection stall
+        # the UI thread 100-250 ms (late frames in playback); frozen, collections skip them. Once per process.
+        if not gc.get_freeze_count():
+            gc.collect()
+            gc.freeze()
 
     def _on_progress(self, done: int, total: int) -> None:
         if total > 1 and done < total:

@@ -204,6 +204,9 @@ def test_several_people_ask_which_one(make_window, qtbot, shared_data, monkeypat
     tracks = win.document.input.tracks
     assert len(offered) == len(tracks) > 1
     qtbot.waitUntil(lambda: win.document.input.person == tracks[-1], timeout=60000)
+    qtbot.waitUntil(lambda: _settled(win.document), timeout=60000)
+    qtbot.wait(100)
+    assert len(offered) == len(tracks)  # the chosen person's input does not ask again
 
 
 def test_drop_a_file_and_it_becomes_a_recent_file(make_window, qtbot, shared_data):
