@@ -131,6 +131,9 @@ class MainWindow(QMainWindow):
         self._recovered: Path | None = None
         self.last_dir = str(Path.home())
 
+        # The model loads on the worker (torch imported there) while the views are built here: the window shows
+        # before torch has loaded, and the two overlap.
+        self.service.start()
         self._build_views()
         self._build_status_bar()
         self._build_menus()
@@ -141,7 +144,6 @@ class MainWindow(QMainWindow):
         geometry = paths.settings().value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        self.service.start()  # loads the model on the worker: the window shows before torch is imported
 
     # -- layout -------------------------------------------------------------------------------------------------
     def _build_views(self) -> None:

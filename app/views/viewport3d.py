@@ -45,7 +45,9 @@ from app.views.viewport3d_visuals import (
     FrameData,
     SkeletonVisuals,
 )
-from mpm_core.engine.scene import PELVIS
+from mpm_core.skeleton import H36M_JOINTS
+
+PELVIS = H36M_JOINTS.index("pelvis")
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ the input is never modified, so the raw output stays available.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from mpm_core.errors import PoseDataError, check_fps
 from mpm_core.skeleton import Layout, get_layout
@@ -189,6 +188,8 @@ def lowpass_filter(poses: np.ndarray, fps: float, cutoff_hz: float, order: int =
     nyquist = fps / 2.0
     if cutoff_hz >= nyquist or len(pos) < 3:
         return pos.copy()
+    from scipy import signal  # imported here: scipy.signal costs ~1 s to import, the app's start-up needs none of it
+
     sos = signal.butter(order, cutoff_hz / nyquist, btype="low", output="sos")
     # scipy's default padding is 3 * (2 * sections + 1) samples; it must be shorter than the signal.
     default_pad = 3 * (2 * len(sos) + 1)
