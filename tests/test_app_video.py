@@ -221,7 +221,8 @@ def test_video_frames_switching_videos_without_requests_then_serving_the_newest(
             frames.request(index, 400)
         qtbot.waitUntil(lambda: bool(got) and got[-1][0] == 12, timeout=10000)
         index, shape, size = got[-1]
-        assert shape[1] == 400 and shape[2] == 3
+        # Reduced by a whole factor (cheap area averaging) to at least the width asked for, never twice it.
+        assert shape[1] == size[0] // (size[0] // 400) and 400 <= shape[1] < 800 and shape[2] == 3
         with VideoReader(shared_data(SHORT_VIDEO)) as reader:
             assert size == tuple(reader.info.image_size)
         assert frames._worker.isRunning() and errors == []
