@@ -43,7 +43,8 @@ def _temp_name(path: str) -> str:
     return os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.part")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` runs (ours, or anyone's we may not signal)."""
     if pid == os.getpid():
         return True
     try:
@@ -113,7 +114,7 @@ def remove_stale_temp_files(folder: str | os.PathLike) -> list[str]:
             continue
         m = TEMP_PATTERN.match(name)
         if m:
-            if _pid_alive(int(m.group("pid"))):
+            if pid_alive(int(m.group("pid"))):
                 continue
         elif not (LEGACY_TEMP_PATTERN.match(name) and now - st.st_mtime > LEGACY_MIN_AGE_S):
             continue

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.services import paths
 from app.services.project import SUFFIX, save_project
+from mpm_core.atomic import pid_alive
 from mpm_core.errors import PoseDataError
 
 log = logging.getLogger(__name__)
@@ -24,27 +25,13 @@ DEFAULT_INTERVAL_S = 30.0
 _NAME = re.compile(r"^autosave-(\d+)" + re.escape(SUFFIX) + "$")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    except OSError:
-        return False
-    return True
-
-
 def leftover_autosaves(folder: Path | None = None) -> list[Path]:
     """Autosaves of processes that are gone (newest first)."""
     folder = paths.autosave_dir() if folder is None else folder
     found = []
     for path in folder.glob(f"autosave-*{SUFFIX}"):
         m = _NAME.match(path.name)
-        if m and path.is_file() and not _alive(int(m.group(1))):  # a FIFO or folder is never opened
+        if m and path.is_file() and not pid_alive(int(m.group(1))):  # a FIFO or folder is never opened
             found.append(path)
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 

@@ -31,28 +31,17 @@ from app.document import Document
 from app.services.video_frames import VideoFrames
 from app.state import (
     FORCED,
-    LOW_CONFIDENCE,
     MISSING,
     SCOPE_ALL,
     SCOPE_FRAME,
     SCOPE_SELECTION,
     STATE_NAMES,
-    USER_HIDDEN,
     VISIBLE,
 )
+from app.views.palette import SIDE_COLOURS, STATE_COLOURS
 from mpm_core.sequence import PoseSequence2D
 from mpm_core.skeleton import H36M_JOINTS, get_layout
 
-#: Bone colours by side of the child joint: performer's left, right, centre.
-SIDE_COLOURS = {"L": (66, 135, 245), "R": (235, 87, 87), "C": (200, 200, 200)}
-#: Joint colours by state.
-STATE_COLOURS = {
-    VISIBLE: (245, 245, 245),
-    FORCED: (90, 220, 120),
-    USER_HIDDEN: (255, 150, 40),
-    LOW_CONFIDENCE: (250, 215, 60),
-    MISSING: (140, 140, 140),
-}
 JOINT_SIZE = 11
 #: Width range (device pixels) of the video frames the view asks for: about its own width, never a full 4K frame.
 VIDEO_MIN_WIDTH, VIDEO_MAX_WIDTH = 320, 1920

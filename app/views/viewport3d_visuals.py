@@ -14,7 +14,8 @@ import numpy as np
 from vispy import scene
 from vispy.visuals.transforms import STTransform
 
-from app.state import FORCED, LOW_CONFIDENCE, MISSING, USER_HIDDEN, VISIBLE
+from app.state import FORCED, VISIBLE
+from app.views.palette import SIDE_COLOURS, STATE_COLOURS
 from mpm_core.skeleton import get_layout
 
 _LAYOUT = get_layout("h36m17")
@@ -33,16 +34,6 @@ BACKGROUND = (28, 30, 34)
 FLOOR_FILL = (40, 43, 49)
 FLOOR_LINE = (70, 75, 85)
 FLOOR_AXIS = (95, 100, 112)
-#: Bone colours by the side of the child joint: the performer's left, right, centre (as in the 2D view).
-SIDE_COLOURS = {"L": (66, 135, 245), "R": (235, 87, 87), "C": (200, 200, 200)}
-#: Joint colours by state: seen joints are filled, the model's guesses hollow rings in their state's colour.
-STATE_COLOURS = {
-    VISIBLE: (245, 245, 245),
-    FORCED: (90, 220, 120),
-    USER_HIDDEN: (255, 150, 40),
-    LOW_CONFIDENCE: (250, 215, 60),
-    MISSING: (160, 160, 170),
-}
 GHOST_COLOUR = (175, 178, 190)
 GHOST_ALPHA = 0.45
 TRAIL_COLOUR = (120, 200, 255)
