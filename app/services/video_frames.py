@@ -3,9 +3,9 @@
 ``VideoFrames.request(frame, width)`` asks for one frame scaled to about ``width`` pixels (at least that, down by a
 whole factor); the newest request wins
 (scrubbing skips the frames it passed). ``frameReady(frame, rgb, (W, H))`` brings it back: ``rgb`` is ``(h, w, 3)``
-uint8, ``(W, H)`` the video's full size, so the view stretches the small image over the full image extent. After
-serving a frame the worker decodes the next one ahead into the reader's cache, so playback forward finds it ready.
-The decoding itself is the library's ``mpm_core.video.VideoReader`` (exact seeking, rotation honoured).
+uint8, ``(W, H)`` the video's full size, so the view stretches the small image over the full image extent. The
+decoding is the library's ``mpm_core.video.playback.FrameServer`` (a ``VideoReader``: exact seeking, rotation
+honoured), which decodes ahead of the last frame asked for, so playback forward finds each frame ready.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from mpm_core.errors import PoseDataError
 
 log = logging.getLogger(__name__)
 
-#: Frames kept decoded around the playhead (scrubbing back and forth is served from memory).
-CACHE_FRAMES = 48
-#: Frames decoded ahead of the last request while the worker is idle.
-READ_AHEAD = 2
+#: Frames kept decoded around the playhead (scrubbing back is served from memory; 1080p: ~6 MB each).
+CACHE_FRAMES = 32
+#: Frames decoded ahead of the last request (playback forward finds them ready).
+READ_AHEAD = 8
+#: A frame not decoded after this long is reported (a damaged or stalled file).
+DECODE_TIMEOUT_S = 10.0
 
 
 class _Worker(QThread):
@@ -87,47 +89,39 @@ class VideoFrames(QObject):
 
     # -- worker thread ---------------------------------------------------------------------------------------
     def _loop(self) -> None:
-        from mpm_core.video import VideoReader
+        from mpm_core.video.playback import FrameServer
 
-        reader = None
-        reader_path = None
-        ahead: list[int] = []
+        server = None
+        server_path = None
         while True:
             with self._cond:
-                while not self._stopping and self._request is None and not ahead and self._path == reader_path:
+                while not self._stopping and self._request is None and self._path == server_path:
                     self._cond.wait()
                 if self._stopping:
                     break
                 path, generation, request = self._path, self._generation, self._request
                 self._request = None
-            if path != reader_path:
-                if reader is not None:
-                    reader.close()
-                reader, reader_path, ahead = None, path, []
+            if path != server_path:
+                if server is not None:
+                    server.close()
+                server, server_path = None, path
                 if path is not None:
                     try:
-                        reader = VideoReader(path, cache_frames=CACHE_FRAMES)
-                        info = reader.info
+                        # The library's decoder for display: it decodes ahead of the last frame asked for.
+                        server = FrameServer(path, ahead=READ_AHEAD, keep=CACHE_FRAMES)
+                        info = server.info
                         self.opened.emit(str(path), tuple(info.image_size), float(info.fps), int(info.num_frames))
                     except PoseDataError as exc:
                         self.failed.emit(str(exc))
                     except Exception as exc:  # a bug must not end the thread silently
                         log.exception("opening %s", path)
                         self.failed.emit(f"{path}: could not open the video ({exc})")
-            if reader is None:
-                ahead = []
-                continue
-            if request is None:
-                if not ahead:  # woken by a new video with no frame asked for yet
-                    continue
-                frame = ahead.pop(0)  # idle: decode ahead into the reader's cache
-                if 0 <= frame < reader.num_frames:
-                    self._decode(reader, frame)
+            if server is None or request is None:
                 continue
             frame, width = request
-            if not 0 <= frame < reader.num_frames:
+            if not 0 <= frame < server.info.num_frames:
                 continue
-            image = self._decode(reader, frame)
+            image = self._decode(server, frame)
             if image is None:
                 continue
             rgb = _scaled_rgb(image, width)
@@ -135,19 +129,18 @@ class VideoFrames(QObject):
                 current = generation == self._generation
             if current:
                 self.decoded += 1
-                self.frameReady.emit(frame, rgb, tuple(reader.info.image_size))
-            ahead = [frame + i for i in range(1, READ_AHEAD + 1)]
-        if reader is not None:
-            reader.close()
+                self.frameReady.emit(frame, rgb, tuple(server.info.image_size))
+        if server is not None:
+            server.close()
 
-    def _decode(self, reader, frame: int) -> np.ndarray | None:
+    def _decode(self, server, frame: int) -> np.ndarray | None:
         try:
-            return reader.frame(frame)
+            return server.frame(frame, timeout=DECODE_TIMEOUT_S)
         except PoseDataError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:
             log.exception("decoding frame %d", frame)
-            self.failed.emit(f"{reader.path}: frame {frame} could not be decoded ({exc})")
+            self.failed.emit(f"{self.path}: frame {frame} could not be decoded ({exc})")
         return None
 
 
