@@ -149,20 +149,31 @@ def bench_stall(session: _Session, frames: int = STALL_FRAMES) -> dict:
     timer.setInterval(HEARTBEAT_MS)
     timer.timeout.connect(lambda: beats.append(time.perf_counter()))
     data = session.tiled(frames)
-    timer.start()
-    start = time.perf_counter()
-    session.doc.set_input(data)
-    session.wait(session.settled, 600)
-    lift_s = time.perf_counter() - start
-    session.pump(0.1)
-    timer.stop()
-    gaps = np.diff(beats) * 1000.0
+
+    def measure(action) -> tuple[float, float, float]:
+        beats.clear()
+        timer.start()
+        start = time.perf_counter()
+        action()
+        session.wait(session.settled, 600)
+        seconds = time.perf_counter() - start
+        session.pump(0.1)
+        timer.stop()
+        gaps = np.diff(beats) * 1000.0
+        return seconds, float(gaps.max()), float(np.percentile(gaps, 99))
+
+    # A new 18,000-frame input lifted, then a full re-lift of it: a mask edit over every frame (30% of the
+    # joints hidden at random), two passes on every window and the world refit.
+    lift_s, lift_gap, lift_p99 = measure(lambda: session.doc.set_input(data))
+    relift_s, relift_gap, relift_p99 = measure(lambda: session.doc.apply_preset("random", ratio=0.3, seed=1))
     return {
         "frames": frames,
         "lift_and_scene_s": lift_s,
-        "longest_gap_ms": float(gaps.max()),
-        "p99_gap_ms": float(np.percentile(gaps, 99)),
-        "beats": len(beats),
+        "longest_gap_ms": lift_gap,
+        "p99_gap_ms": lift_p99,
+        "relift_s": relift_s,
+        "relift_longest_gap_ms": relift_gap,
+        "relift_p99_gap_ms": relift_p99,
     }
 
 
@@ -391,7 +402,8 @@ def main() -> None:
             print(
                 f"UI stall during a full lift of {r['frames']} frames ({r['lift_and_scene_s']:.1f} s incl. world"
                 f" fit): longest heartbeat gap {r['longest_gap_ms']:.1f} ms, p99 {r['p99_gap_ms']:.1f} ms"
-                f" [target <= 50 ms]"
+                f" [target <= 50 ms]; full re-lift after a mask edit over every frame ({r['relift_s']:.1f} s):"
+                f" longest gap {r['relift_longest_gap_ms']:.1f} ms, p99 {r['relift_p99_gap_ms']:.1f} ms"
             )
         if "click" in inproc:
             r = bench_click(session)
