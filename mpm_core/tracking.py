@@ -51,6 +51,19 @@ class Track:
         frame = self.last_frame
         return frame, self.detections[frame]
 
+    def dense(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keypoints ``(n, J, 2)`` float32 pixels, scores ``(n, J)`` and visibility ``(n, J)`` over frames
+        ``first_frame`` .. ``last_frame``: frames without a detection are missing (zeros, not visible)."""
+        first = self.first_frame
+        n = self.last_frame - first + 1
+        j = len(next(iter(self.detections.values())).visible)
+        kp = np.zeros((n, j, 2), np.float32)
+        sc = np.zeros((n, j), np.float32)
+        vis = np.zeros((n, j), bool)
+        for frame, det in self.detections.items():
+            kp[frame - first], sc[frame - first], vis[frame - first] = det.keypoints, det.scores, det.visible
+        return kp, sc, vis
+
 
 def _sizes(box: np.ndarray) -> np.ndarray:
     """``(N,)`` person size: square root of the box area, at least ``_MIN_SIZE``."""

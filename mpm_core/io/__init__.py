@@ -212,15 +212,7 @@ def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
     check_dense(cells, _CELL_BYTES_2D, f"{len(tracks)} person track(s)", path, backed)
     out = []
     for track in tracks:
-        first, last = track.first_frame, track.last_frame
-        n = last - first + 1
-        sample = next(iter(track.detections.values()))
-        j = len(sample.visible)
-        kp = np.zeros((n, j, 2), np.float32)
-        sc = np.zeros((n, j), np.float32)
-        vis = np.zeros((n, j), bool)
-        for frame, det in track.detections.items():
-            kp[frame - first], sc[frame - first], vis[frame - first] = det.keypoints, det.scores, det.visible
+        kp, sc, vis = track.dense()
         out.append(
             PoseSequence2D(
                 keypoints=kp,
@@ -230,7 +222,7 @@ def _sequences(raw: RawPoses, path: Path) -> list[PoseSequence2D]:
                 layout=raw.layout,
                 person_id=track.track_id,
                 source=os.fspath(path),
-                start_frame=first,
+                start_frame=track.first_frame,
                 image_size=raw.image_size,
             )
         )

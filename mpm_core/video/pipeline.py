@@ -118,13 +118,7 @@ def tracks_from_detections(
     tracks.sort(key=lambda t: t.first_frame)
     out = []
     for new_id, track in enumerate(tracks):
-        first, last = track.first_frame, track.last_frame
-        n = last - first + 1
-        kp = np.zeros((n, 17, 2), np.float32)
-        sc = np.zeros((n, 17), np.float32)
-        vis = np.zeros((n, 17), bool)
-        for frame, det in track.detections.items():
-            kp[frame - first], sc[frame - first], vis[frame - first] = det.keypoints, det.scores, det.visible
+        kp, sc, vis = track.dense()
         out.append(
             PoseSequence2D(
                 keypoints=kp,
@@ -134,7 +128,7 @@ def tracks_from_detections(
                 layout=LAYOUT,
                 person_id=new_id,
                 source=source,
-                start_frame=first,
+                start_frame=track.first_frame,
                 image_size=info.image_size,
             )
         )
