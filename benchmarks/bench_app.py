@@ -83,7 +83,7 @@ def bench_launch(runs: int = LAUNCH_RUNS) -> dict:
 class _Session:
     """The real main window with the model loaded, for the in-process sections."""
 
-    def __init__(self):
+    def __init__(self, size: tuple[int, int] = (1600, 960)):
         from PySide6.QtWidgets import QApplication
 
         self.tmp = tempfile.TemporaryDirectory()
@@ -94,7 +94,7 @@ class _Session:
 
         model = load_model(default_model_path(), device="cpu")
         self.window = MainWindow(AppConfig(model=model, autosave_s=0, recovery="discard", person="longest"))
-        self.window.resize(1600, 960)
+        self.window.resize(*size)
         self.window.show()
         self.window.start()
         self.doc = self.window.document

@@ -28,6 +28,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_app import _Session  # noqa: E402 (the window session both benchmarks drive)
 
 CONFIGS = ("window", "no3d", "slots")
 PROFILE: str | None = None
@@ -84,49 +87,17 @@ def _timing_app():
     return TimingApp([])
 
 
-class Window:
-    """The real main window (1600x960) on the sample, lifted and settled."""
+class Window(_Session):
+    """The real main window on the sample, lifted and settled (``bench_app``'s session; with ``timing``, the
+    application object times every paint by widget class)."""
 
     def __init__(self, size=(1600, 960), timing: bool = False):
         from PySide6.QtWidgets import QApplication
 
-        self.tmp = tempfile.TemporaryDirectory()
-        os.environ["MPM_STUDIO_DATA_DIR"] = str(Path(self.tmp.name) / "data")
-        os.environ["MPM_STUDIO_CONFIG_DIR"] = str(Path(self.tmp.name) / "config")
-        self.app = QApplication.instance() or (_timing_app() if timing else QApplication([]))
-        from app.main_window import AppConfig, MainWindow
-        from mpm_core.model.checkpoint import default_model_path, load_model
-
-        model = load_model(default_model_path(), device="cpu")
-        self.window = MainWindow(AppConfig(model=model, autosave_s=0, recovery="discard", person="longest"))
-        self.window.resize(*size)
-        self.window.show()
-        self.window.start()
-        self.doc = self.window.document
-        self.wait(self.settled, 180)
+        if timing and QApplication.instance() is None:
+            self._timing = _timing_app()  # created first: the session then uses it
+        super().__init__(size)
         self.pump(0.5)
-
-    def settled(self) -> bool:
-        doc = self.doc
-        return doc.scene is not None and doc.committed is doc.result and not doc.busy
-
-    def wait(self, predicate, timeout_s: float) -> None:
-        end = time.perf_counter() + timeout_s
-        while not predicate():
-            self.app.processEvents()
-            if time.perf_counter() > end:
-                raise SystemExit("timed out waiting for the app")
-            time.sleep(0.002)
-
-    def pump(self, seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            self.app.processEvents()
-            time.sleep(0.001)
-
-    def close(self) -> None:
-        self.window.close()
-        self.tmp.cleanup()
 
 
 def step_frames(win: Window, frames: int, start: int = 0, video: bool = False) -> dict:
