@@ -56,11 +56,14 @@ DISPLAY_SETTINGS = ("smoothing", "bone_normalize", "foot_locking", "height_m", "
 
 def content_hash(path: Path) -> str:
     """SHA-256 of a file's bytes, or of a folder's files (names and bytes, sorted), hex."""
+    if not path.is_dir():
+        from mpm_core.video.models import sha256_of
+
+        # Remembered per path, size and mtime: a video hashed for its detection cache is not read again.
+        return sha256_of(path)
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode())
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
         with open(file, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
@@ -111,6 +114,13 @@ def input_from_tracks(path: Path, tracks: list, person: int | str | None, video:
     return InputData(path, track, track.to_h36m(), ids, track.person_id, digest, None, video=video)
 
 
+def read_paired_input(keypoints: Path, video: Path, person: int | str | None) -> InputData:
+    """A keypoint file (or OpenPose folder) shown over ``video``."""
+    data = _read_input(keypoints, person)
+    data.video = video
+    return data
+
+
 def read_video_input(path: Path, person: int | str | None, people: int | None = 1) -> InputData:
     """A video's 2D: the keypoint file beside it when there is one, else its detection (from the detection
     cache when it was detected before: instant; otherwise detected here, on the caller's worker thread)."""
@@ -120,9 +130,7 @@ def read_video_input(path: Path, person: int | str | None, people: int | None = 
 
     beside = keypoints_beside(path)
     if beside is not None:
-        data = _read_input(beside, person)
-        data.video = path
-        return data
+        return read_paired_input(beside, path, person)
     result = detect_video_cached(path, make_detector(people))
     if not result.tracks:
         raise PoseDataError("nobody was detected in the video", path)
@@ -338,8 +346,16 @@ class Document(QObject):
         """Re-read the input with another person track."""
         if self.input is None or self.input.path is None:
             return
-        # A reference belongs to one person: it is not carried over. The picker is not offered again.
-        self.open(self.input.path, person, extra={"person_chosen": True})
+        # A reference belongs to one person: it is not carried over; a paired video is. The picker is not offered
+        # again.
+        video = self.input.video
+
+        def reader(path):
+            data = read_input(path, person)
+            data.video = data.video or video
+            return data
+
+        self.open(self.input.path, reader=reader, extra={"person_chosen": True})
 
     # -- what the views draw ------------------------------------------------------------------------------------
     def states(self, lo: int, hi: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.dialogs.export_dialog import ExportDialog
 from app.dialogs.preferences import Preferences, PreferencesDialog, apply_models_dir
-from app.document import Document, input_from_tracks, read_input
+from app.document import Document, input_from_tracks, read_input, read_paired_input
 from app.services import paths
 from app.services.autosave import Autosaver, leftover_autosaves
 from app.services.detection import DetectionService
@@ -337,8 +337,9 @@ class MainWindow(QMainWindow):
         come back at once); the detected part is lifted about every 2 s while detection goes on."""
         from mpm_core.video.pairing import keypoints_beside
 
-        if people == 1 and keypoints_beside(path) is not None:
-            self.document.open(path)  # read_input pairs the keypoint file with the video
+        beside = keypoints_beside(path) if people == 1 else None
+        if beside is not None:
+            self.document.open(path, reader=lambda _path: read_paired_input(beside, path, None))
             return
         self._detecting_path = path
         self.document.set_detecting(True)
@@ -380,10 +381,7 @@ class MainWindow(QMainWindow):
 
     def _input_from_detection(self, seq) -> InputData:
         tracks = self._video_tracks or [seq]
-        data = input_from_tracks(self._detecting_path, tracks, seq.person_id, video=self._detecting_path)
-        if self._video_tracks is None:
-            data.tracks = [seq.person_id if seq.person_id is not None else 0]
-        return data
+        return input_from_tracks(self._detecting_path, tracks, seq.person_id, video=self._detecting_path)
 
     def _on_detect_progress(self, done: int, total: int) -> None:
         self.detect_bar.setRange(0, max(1, total))

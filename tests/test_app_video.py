@@ -229,3 +229,15 @@ def test_video_frames_switching_videos_without_requests_then_serving_the_newest(
     finally:
         frames.close()
     assert frames._worker is None
+
+
+def test_choosing_another_person_keeps_the_paired_video(video_window, qtbot, shared_data):
+    win = video_window
+    doc = win.document
+    win.open_path(shared_data("inputs/openpose_raga/example_3people/output_json"))
+    qtbot.waitUntil(lambda: _settled(doc), timeout=60000)
+    win.pair_video_path(shared_data(SHORT_VIDEO))
+    first, other = doc.input.person, [t for t in doc.input.tracks if t != doc.input.person][0]
+    doc.choose_person(other)
+    qtbot.waitUntil(lambda: doc.input.person == other and _settled(doc), timeout=60000)
+    assert first != other and doc.input.video == shared_data(SHORT_VIDEO)
