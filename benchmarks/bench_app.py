@@ -373,12 +373,6 @@ def bench_video(session: _Session, seconds: int = VIDEO_SECONDS) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
-    parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="try-out: gc.freeze() once the window has settled (moves the model's and Qt's objects out of the"
-        " collector's reach; full collections otherwise stall the UI thread 100-250 ms now and then)",
-    )
     args = parser.parse_args()
     sections = [s for s in args.sections.split(",") if s]
     print(f"machine: {os.cpu_count()} cores; engine threads: the app's default")
@@ -389,13 +383,7 @@ def main() -> None:
     inproc = [s for s in sections if s != "launch"]
     if not inproc:
         return
-    session = _Session()
-    if args.gc_freeze:
-        import gc
-
-        gc.collect()
-        gc.freeze()
-        print(f"gc.freeze(): {gc.get_freeze_count()} objects frozen")
+    session = _Session()  # the app calls gc.freeze() itself once the model has loaded
     try:
         if "stall" in inproc:
             r = bench_stall(session)
