@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mpm_core.model.config import AugmentConfig
+from mpm_core.model.seated import seat_window
 from mpm_core.skeleton import H36M_JOINTS, get_layout
 
 _LAYOUT = get_layout("h36m17")
@@ -47,7 +48,9 @@ SWAP_LIMBS = (
 
 
 def mirror(joints: np.ndarray) -> np.ndarray:
-    """Mirror ``(..., 17, 3)`` world joints left-right: negate x and swap every left joint with its right twin."""
+    """Mirror ``(..., 17, C)`` joints left-right: negate x and swap every left joint with its right twin.
+
+    World joints (Y up), camera-frame 3D and normalised screen 2D (centred on the image) all mirror this way."""
     out = joints[..., FLIP_PERMUTATION, :].copy()
     out[..., 0] *= -1
     return out
@@ -77,8 +80,11 @@ def random_bone_factors(rng: np.random.Generator, std: float, body_scale: tuple[
 
 
 def augment_3d(rng: np.random.Generator, joints: np.ndarray, config: AugmentConfig) -> np.ndarray:
-    """Random mirroring and bone-length scaling of one ``(T, 17, 3)`` world window; the floor stays at its height."""
+    """Random seated legs, mirroring and bone-length scaling of one ``(T, 17, 3)`` world window; the floor stays
+    at its height."""
     out = joints
+    if config.seated_prob > 0 and rng.random() < config.seated_prob:
+        out = seat_window(rng, out)
     if rng.random() < config.mirror_prob:
         out = mirror(out)
     if config.bone_scale_std > 0 or tuple(config.body_scale) != (1.0, 1.0):

@@ -100,7 +100,11 @@ class CameraConfig:
 
 @dataclass
 class AugmentConfig:
-    """3D and 2D augmentation (see ``mpm_core.model.augment``); probabilities are per window unless noted."""
+    """3D and 2D augmentation (see ``mpm_core.model.augment``); probabilities are per window unless noted.
+
+    ``seated_prob``: share of windows whose legs are replaced by seated, kneeling or floor legs
+    (``mpm_core.model.seated``; 0 in the first recipe stages).
+    """
 
     mirror_prob: float = 0.5
     bone_scale_std: float = 0.06
@@ -110,6 +114,7 @@ class AugmentConfig:
     outlier_prob: float = 0.005
     swap_prob: float = 0.1
     dropout_prob: float = 0.02
+    seated_prob: float = 0.0
 
 
 @dataclass
