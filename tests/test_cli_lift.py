@@ -98,6 +98,25 @@ def test_camera_coords_are_root_relative_and_masks_are_recorded(shared_data, tmp
     assert loaded.hidden.sum() == 11 + (~read_2d(source).to_h36m().visible).sum()
 
 
+def test_flip_averages_the_mirrored_lift(shared_data, tmp_path, capsys, model):
+    from mpm_core.engine import LiftingEngine
+
+    source = shared_data("inputs/gastnet/data/keypoints/baseball.json")
+    outs = {}
+    for name, extra in (("plain", []), ("flip", ["--flip"])):
+        outs[name] = tmp_path / f"{name}.npz"
+        code, err = run(capsys, "lift", source, "-o", outs[name], "--model", model, "--coords", "camera", *extra, "-q")
+        assert code == 0, err
+    plain, flipped = (load_3d(outs[k]).sequence.keypoints for k in ("plain", "flip"))
+    engine = LiftingEngine(model, device="cpu", threads=1)
+    seq = read_2d(source).to_h36m()
+    straight = engine.lift(seq).poses_3d
+    both = engine.lift(seq, flip=True).poses_3d
+    np.testing.assert_allclose(plain, straight, atol=1e-4)
+    np.testing.assert_allclose(flipped, both, atol=1e-4)
+    assert np.abs(flipped - plain).max() > 1e-3
+
+
 def test_mask_below_hides_low_confidence_joints(shared_data, tmp_path, capsys, model):
     source = shared_data("inputs/openpose_raga/example_1person/output_json")
     hidden = {}

@@ -91,3 +91,15 @@ def test_world_report_is_complete_reproducible_and_printed(tiny_model, tmp_path,
     argv = ["evaluate", "--world", "--model", str(model), "--config", str(config_path), "--json", str(out)]
     assert main([*argv, "--no-progress"]) == 0
     assert "locking" in capsys.readouterr().out and json.loads(out.read_text())["clips"] == report["clips"]
+
+
+def test_flip_averaging_changes_the_lift_but_not_the_completion(tiny_model, capsys):
+    config_path, model = tiny_model
+    config = load_config(config_path)
+    plain = evaluate_model(model, config, progress=False)
+    flipped = evaluate_model(model, config, progress=False, flip=True)
+    assert flipped["flip"] is True and plain["flip"] is False
+    assert flipped["conditions"]["clean"]["mpjpe"] != pytest.approx(plain["conditions"]["clean"]["mpjpe"], abs=1e-4)
+    assert flipped["conditions"]["complete3d_all"] == plain["conditions"]["complete3d_all"]
+    assert main(["evaluate", "--model", str(model), "--config", str(config_path), "--flip", "--no-progress"]) == 0
+    assert "test-time flip averaging" in capsys.readouterr().out

@@ -228,7 +228,7 @@ def _lift_one(engine, job: _Job, args: argparse.Namespace, progress) -> None:
     else:
         seq = read_2d(job.source, layout=args.layout, fps=args.fps, image_size=size, person=args.person).to_h36m()
     mask = _with_specs(Mask.from_sequence(seq, args.mask_below), args.mask, job.source)
-    recon = engine.lift(seq, mask, progress=progress)
+    recon = engine.lift(seq, mask, progress=progress, flip=args.flip)
     options = _export_options(args, args.coords, recon.model_name)
     out = build_output(recon, options)
     _write(job.output, out.sequence, out.hidden, options, out.contacts, out.notes)
@@ -399,6 +399,11 @@ def register(subparsers) -> None:
         help="hold planted feet on the floor with leg IK (default: on for world output)",
     )
     lift.add_argument("--in-place", action="store_true", help="keep the root above the origin (no travel)")
+    lift.add_argument(
+        "--flip",
+        action="store_true",
+        help="test-time flip averaging: also lift the mirrored input and average (twice the network time)",
+    )
     lift.add_argument("--face-z", action="store_true", help="turn the world so the performer starts facing +Z")
     _common(lift)
     from mpm_core.cli.detect import add_detector_arguments

@@ -55,7 +55,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             with atomic_write(args.json) as f:
                 json.dump(report, f, indent=2)
         return 0
-    report = evaluate_model(args.model, config, data_root=args.data_root, progress=not args.no_progress)
+    report = evaluate_model(args.model, config, data_root=args.data_root, progress=not args.no_progress, flip=args.flip)
     print(format_report(report))
     if args.json:
         with atomic_write(args.json) as f:
@@ -97,5 +97,10 @@ def register(subparsers) -> None:
         "--world",
         action="store_true",
         help="world-frame figures on whole validation clips (trajectory, up, foot skate, height); not stored",
+    )
+    p.add_argument(
+        "--flip",
+        action="store_true",
+        help="test-time flip averaging on the 2D conditions (as lift --flip; twice the network time)",
     )
     p.set_defaults(func=_evaluate)

@@ -26,6 +26,7 @@ from mpm_core.engine.masks import Mask
 from mpm_core.engine.result import Reconstruction
 from mpm_core.engine.windows import WindowPlan
 from mpm_core.errors import PoseDataError
+from mpm_core.model.augment import FLIP_PERMUTATION, mirror
 from mpm_core.model.normalization import denormalize_screen, normalize_screen
 from mpm_core.sequence import PoseSequence2D, PoseSequence3D
 
@@ -66,6 +67,7 @@ class _Job:
     plan: WindowPlan
     to_model: Callable[[np.ndarray], np.ndarray] | None = None
     complete_first: bool = True
+    flip: bool = False
 
 
 def _resolve_threads(threads: int | None) -> int:
@@ -144,6 +146,7 @@ class LiftingEngine:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
         complete_first: bool | None = None,
+        flip: bool = False,
     ) -> Reconstruction:
         """Lift a 2D sequence (any layout; converted to H36M-17) to 3D for every frame.
 
@@ -151,6 +154,9 @@ class LiftingEngine:
         are recomputed at ``threshold`` and its user edits kept. Raises ``LiftCancelled`` when ``cancel`` is set.
         ``complete_first``: None = the engine's setting; False = one masked pass for this call (faster, less
         accurate on hidden joints: e.g. a live preview while the user drags a mask).
+        ``flip``: test-time flip averaging: every window is also lifted mirrored (left and right swapped, image
+        mirrored about its centre) and the two answers averaged; twice the network time, for batch lifting only
+        (``relift`` never flips, so a flipped result is not a base for ``relift``).
         """
         seq = seq2d.to_h36m()
         if mask is None:
@@ -159,6 +165,7 @@ class LiftingEngine:
             mask = mask.with_threshold(seq, threshold)
         hidden = self._hidden_for(seq, mask)
         job = self._job_2d(seq, hidden, complete_first=complete_first)
+        job.flip = bool(flip)
         out3d, out2d = self._run_range(job, 0, seq.num_frames, progress, cancel)
         w, h = self._image_size(seq)
         model_2d = denormalize_screen(out2d, w, h)
@@ -371,12 +378,14 @@ class LiftingEngine:
         hidden = hidden | frame_hidden[..., None]
         x[hidden] = 0.0  # values under the mask are ignored by the model; zero them so keys ignore them too
         # The inference mode is part of the key: one-pass and two-pass outputs of a window differ.
-        mode = f"{job.modality}:{'two-pass' if job.complete_first else 'one-pass'}"
+        mode = f"{job.modality}:{'two-pass' if job.complete_first else 'one-pass'}{':flip' if job.flip else ''}"
         keys = [window_key(mode, x[k], hidden[k], frame_hidden[k]) for k in range(len(batch))]
         outputs: list[tuple[np.ndarray, ...] | None] = [self.cache.get(key) for key in keys]
         todo = [k for k, out in enumerate(outputs) if out is None]
         if todo:
-            computed = self._infer(job.modality, x[todo], hidden[todo], frame_hidden[todo], job.complete_first)
+            computed = self._infer(
+                job.modality, x[todo], hidden[todo], frame_hidden[todo], job.complete_first, job.flip
+            )
             for n, k in enumerate(todo):
                 value = tuple(np.ascontiguousarray(c[n]) for c in computed)
                 self.cache.put(keys[k], value)
@@ -386,9 +395,24 @@ class LiftingEngine:
         return outputs
 
     def _infer(
-        self, modality: str, x: np.ndarray, hidden: np.ndarray, frame_hidden: np.ndarray, complete_first: bool = True
+        self,
+        modality: str,
+        x: np.ndarray,
+        hidden: np.ndarray,
+        frame_hidden: np.ndarray,
+        complete_first: bool = True,
+        flip: bool = False,
     ) -> tuple[np.ndarray, ...]:
-        """One network call on ``x (B, W, 17, C)``; returns float32 ``(3d,)`` or ``(3d, 2d)`` numpy arrays."""
+        """One network call on ``x (B, W, 17, C)``; returns float32 ``(3d,)`` or ``(3d, 2d)`` numpy arrays.
+
+        ``flip``: the batch is run together with its mirror image (x negated: model space is centred on the image
+        or the root; left/right joints swapped) and each output averaged with its mirrored twin's, mirrored back.
+        """
+        batch = len(x)
+        if flip:
+            x = np.concatenate([x, mirror(x)])
+            hidden = np.concatenate([hidden, hidden[:, :, FLIP_PERMUTATION]])
+            frame_hidden = np.concatenate([frame_hidden, frame_hidden])
         xt = torch.from_numpy(np.ascontiguousarray(x)).to(self._device, self._dtype)
         ht = torch.from_numpy(hidden).to(self._device)
         # No hidden frame in the batch: pass no frame mask, which lets torch take its faster attention path.
@@ -400,5 +424,8 @@ class LiftingEngine:
                 out = (self.model.complete_3d(xt, ht, ft),)
         with self._stats_lock:
             self.stats.network_calls += 1
-            self.stats.windows_computed += len(x)
-        return tuple(o.detach().float().cpu().numpy() for o in out)
+            self.stats.windows_computed += batch
+        arrays = tuple(o.detach().float().cpu().numpy() for o in out)
+        if flip:
+            arrays = tuple(0.5 * (a[:batch] + mirror(a[batch:])) for a in arrays)
+        return arrays

@@ -31,6 +31,7 @@ import torch
 
 from mpm_core import metrics
 from mpm_core.errors import PoseDataError
+from mpm_core.model.augment import FLIP_PERMUTATION, mirror
 from mpm_core.model.checkpoint import LoadedModel, default_model_path, load_model, portable_path
 from mpm_core.model.config import TrainConfig, config_from_dict
 from mpm_core.model.data import ValidationSet, build_validation, prepare_clips, split_clips
@@ -84,10 +85,19 @@ def predict(
     batch_size: int = 64,
     progress=None,
     complete_first: bool = True,
+    flip: bool = False,
 ) -> np.ndarray:
     """Run the network over windows in batches: ``x`` (B, T, J, 2|3) -> 3D (B, T, J, 3) metres root-relative.
 
-    ``complete_first``: for 2D input, the two-pass lift of ``LoadedModel.lift`` (the engine's inference)."""
+    ``complete_first``: for 2D input, the two-pass lift of ``LoadedModel.lift`` (the engine's inference).
+    ``flip``: test-time flip averaging, as the engine's ``lift(flip=True)``: the mirrored windows are run too and
+    their mirrored-back output averaged in."""
+    if flip:
+        straight = predict(model, x, modality, joint_mask, frame_mask, batch_size, progress, complete_first)
+        mirrored = predict(
+            model, mirror(x), modality, joint_mask[..., FLIP_PERMUTATION], frame_mask, batch_size, None, complete_first
+        )
+        return 0.5 * (straight + mirror(mirrored))
     out = []
     for s in range(0, len(x), batch_size):
         rows = slice(s, s + batch_size)
@@ -142,10 +152,12 @@ def evaluate_model(
     data_root: str | os.PathLike | None = None,
     progress: bool = True,
     device: str = "cpu",
+    flip: bool = False,
 ) -> dict:
     """Evaluate a checkpoint (default: the shipped model) on the validation split; returns the report dict.
 
     ``config`` None: the config stored in the checkpoint. The network window comes from the checkpoint.
+    ``flip``: test-time flip averaging on the 2D -> 3D conditions (3D completion never flips).
     """
     path = model_path or default_model_path()
     model = load_model(path, device=device)
@@ -174,10 +186,12 @@ def evaluate_model(
     preds = {}
     for name in LIFT_CONDITIONS:
         x = val.noisy.x2d if name == "noisy" else val.clean.x2d
-        preds[name] = predict(model, x, "2d", *masks[name], batch_size=bs, progress=bar)
+        preds[name] = predict(model, x, "2d", *masks[name], batch_size=bs, progress=bar, flip=flip)
     for name, source in DIRECT_CONDITIONS.items():
         x = val.clean.x2d
-        preds[name] = predict(model, x, "2d", *masks[source], batch_size=bs, progress=bar, complete_first=False)
+        preds[name] = predict(
+            model, x, "2d", *masks[source], batch_size=bs, progress=bar, complete_first=False, flip=flip
+        )
     hidden3d = masks["complete3d"][0]
     x3d = np.where(hidden3d[..., None], 0.0, gt).astype(np.float32)
     completed = predict(model, x3d, "3d", *masks["complete3d"], batch_size=bs, progress=bar)
@@ -214,6 +228,7 @@ def evaluate_model(
         "windows": len(val),
         "frames": int(val.score.sum()),
         "window": model.config.window,
+        "flip": bool(flip),
         "conditions": conditions,
         "mask30_rise_pct": 100.0 * (conditions["mask30"]["mpjpe"] - clean) / clean,
         "mask30_direct_rise_pct": 100.0 * (conditions["mask30_direct"]["mpjpe"] - clean) / clean,
@@ -450,7 +465,8 @@ def format_report(report: dict) -> str:
     lines = [
         f"model: {report['model']}",
         f"validation: {report['clips']} clips, {report['windows']} windows of {report['window']} frames, "
-        f"{report['frames']} frames (root-relative camera frame; mm)",
+        f"{report['frames']} frames (root-relative camera frame; mm)"
+        + ("; test-time flip averaging on the 2D conditions" if report.get("flip") else ""),
         "",
         f"{'condition':<18}{'MPJPE':>8}{'P-MPJPE':>9}{'N-MPJPE':>9}{'MPJVE/s':>9}{'PCK150':>8}{'AUC':>7}",
     ]
