@@ -150,3 +150,20 @@ def test_budget_parsing() -> None:
     assert bench.Budget.parse("4000w") == bench.Budget(4000.0, "windows")
     with pytest.raises(bench.PoseDataError):
         bench.Budget.parse("ten minutes")
+
+
+def test_check_evaluates_a_checkpoint_like_the_jobs(smoke_run, tmp_path, capsys) -> None:
+    """``check`` gives the shipped model's figures on a split exactly as its ``mpm_shipped`` job did."""
+    _, summary = smoke_run
+    out = tmp_path / "check.json"
+    argv = ["check", "--model", "mpm_h36m17", "--splits", "val_old", "--json", str(out)]
+    assert bench_main([*argv, "--max-clips", "1", "--max-test-windows", "2"]) == 0
+    printed = capsys.readouterr().out
+    (result,) = json.loads(out.read_text(encoding="utf-8"))
+    job = summary["state"]["jobs"]["mpm_shipped/val_old"]
+    assert result["conditions"] == job["conditions"]
+    assert f"{job['conditions']['clean']['mpjpe']:.3f}" in printed
+    assert bench_main([*argv, "--max-clips", "1", "--max-test-windows", "2", "--flip"]) == 0
+    (flipped,) = json.loads(out.read_text(encoding="utf-8"))
+    assert flipped["flip"] and flipped["conditions"]["clean"] != job["conditions"]["clean"]
+    assert flipped["conditions"]["complete3d_limb"] == job["conditions"]["complete3d_limb"]

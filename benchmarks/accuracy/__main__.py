@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stop-after", type=float, metavar="MIN", help="start no new job after this many minutes")
     run.add_argument("--doc", help="also paste the table between the markers of this markdown file")
     run.add_argument("--note", default="", help="a line added to the table's header (e.g. 'reduced budget')")
+    check = sub.add_parser("check", help="evaluate one MPM checkpoint on splits' test windows (not stored)")
+    check.add_argument("--model", required=True, help="registered model name or checkpoint path")
+    check.add_argument("--splits", default="lpo_cmu_dance", help="comma-separated (default: lpo_cmu_dance)")
+    check.add_argument("--flip", action="store_true", help="test-time flip averaging")
+    check.add_argument("--threads", type=int, default=1)
+    check.add_argument("--max-clips", type=int, help="per set, only this many test clips (smoke runs)")
+    check.add_argument("--max-test-windows", type=int, help="at most this many test windows per split")
+    check.add_argument("--data-root", help="mocap folder (default: the shared data)")
+    check.add_argument("--json", help="also write the results as JSON")
     table = sub.add_parser("table", help="write the table from a run folder's state")
     table.add_argument("--out", default="runs/accuracy/default")
     table.add_argument("--doc")
@@ -52,9 +61,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from mpm_core.atomic import atomic_write
+
+    settings = bench.Settings(
+        budget=bench.Budget(1, "windows"),
+        threads=args.threads,
+        max_clips=args.max_clips,
+        max_test_windows=args.max_test_windows,
+        data_root=args.data_root,
+    )
+    results = []
+    for split in _names(args.splits, bench.SPLITS, "--splits"):
+        result = bench.evaluate_checkpoint(args.model, split, settings, flip=args.flip)
+        print(bench.format_check(result), flush=True)
+        results.append(result)
+    if args.json:
+        with atomic_write(args.json) as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "check":
+            return _check(args)
         out = Path(args.out)
         if args.command == "table":
             state = bench._read_state(out / "state.json")

@@ -451,7 +451,9 @@ def condition_masks(val, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     }
 
 
-def _predict(model: str, network, x: np.ndarray, jm: np.ndarray, fm: np.ndarray, modality: str = "2d") -> np.ndarray:
+def _predict(
+    model: str, network, x: np.ndarray, jm: np.ndarray, fm: np.ndarray, modality: str = "2d", flip: bool = False
+) -> np.ndarray:
     import torch
 
     if model.startswith("mpm"):
@@ -460,7 +462,7 @@ def _predict(model: str, network, x: np.ndarray, jm: np.ndarray, fm: np.ndarray,
 
         network.eval()
         loaded = LoadedModel(network, network.config, {}, torch.device("cpu"), Path(model))
-        return predict(loaded, x, modality, jm, fm, batch_size=EVAL_BATCH)
+        return predict(loaded, x, modality, jm, fm, batch_size=EVAL_BATCH, flip=flip)
     network.eval()
     out = []
     with torch.inference_mode():
@@ -485,8 +487,9 @@ def _scores(pred: np.ndarray, gt: np.ndarray, counts: np.ndarray, fps: np.ndarra
     return {k: float(out[k]) for k in METRICS}
 
 
-def evaluate_job(model: str, network, val, seed: int) -> dict:
-    """Every condition's metrics, and lifting throughput (frames/s on the clean windows)."""
+def evaluate_job(model: str, network, val, seed: int, flip: bool = False) -> dict:
+    """Every condition's metrics, and lifting throughput (frames/s on the clean windows). ``flip``: MPM lifts with
+    test-time flip averaging (3D completion never flips)."""
     import torch
 
     masks = condition_masks(val, seed)
@@ -498,7 +501,7 @@ def evaluate_job(model: str, network, val, seed: int) -> dict:
     for name in LIFT_CONDITIONS:
         x = val.noisy.x2d if name == "noisy" else val.clean.x2d
         t0 = time.perf_counter()
-        pred = _predict(model, network, x, *masks[name])
+        pred = _predict(model, network, x, *masks[name], flip=flip)
         if name == "clean":
             speed = val.clean.x2d.shape[0] * val.clean.x2d.shape[1] / (time.perf_counter() - t0)
         out[name] = _scores(pred, gt, counts, fps)
@@ -510,6 +513,37 @@ def evaluate_job(model: str, network, val, seed: int) -> dict:
     else:
         out["complete3d_limb"] = None  # a lifter has no 3D input
     return {"conditions": out, "lift_frames_per_s": speed, "threads": torch.get_num_threads()}
+
+
+def evaluate_checkpoint(checkpoint: str, split: str, settings: Settings, flip: bool = False) -> dict:
+    """Evaluate any MPM checkpoint (a registered name or a path) on one split's test windows, under every condition,
+    exactly as the jobs are evaluated: what a recipe change buys on the unseen splits. Not stored in the state."""
+    import torch
+
+    from mpm_core.model.checkpoint import load_model
+    from mpm_core.model.registry import resolve_model
+
+    torch.set_num_threads(settings.threads)
+    path = resolve_model(checkpoint)
+    _, test_clips = split_data(split, settings)
+    val = test_windows(test_clips, settings)
+    network = load_model(path, device="cpu").network
+    result = evaluate_job("mpm_checkpoint", network, val, settings.seed, flip=flip)
+    return {"checkpoint": str(path), "split": split, "flip": flip, "test_clips": len(test_clips), **result}
+
+
+def format_check(result: dict) -> str:
+    """One checkpoint's figures on one split, a line per condition (mm; velocity mm/s)."""
+    lines = [
+        f"{result['checkpoint']} on {result['split']} ({result['test_clips']} clips)"
+        + (", flip-averaged" if result["flip"] else ""),
+        f"{'condition':<16}" + "".join(f"{m:>13}" for m in METRICS),
+    ]
+    for name, block in result["conditions"].items():
+        if block:
+            lines.append(f"{name:<16}" + "".join(f"{block[m]:>13.3f}" for m in METRICS))
+    lines.append(f"lifting speed: {result['lift_frames_per_s']:.0f} frames/s")
+    return "\n".join(lines)
 
 
 def _shipped_overlap(test_clips: list) -> int:
