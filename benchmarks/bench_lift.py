@@ -35,6 +35,8 @@ from mpm_core.sequence import PoseSequence2D  # noqa: E402
 FPS = 30.0
 ONE_HOUR = int(3600 * FPS)
 REPEATS = 3
+#: Batch size of the flip-averaging throughput row (the engine's default).
+FLIP_BATCH = 64
 
 
 def synthetic_sequence(frames: int, seed: int = 0) -> PoseSequence2D:
@@ -63,21 +65,26 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def bench_throughput(path: Path, device: str, threads: int, batch_sizes: list[int], frames: int) -> list[tuple]:
+def bench_throughput(
+    path: Path, device: str, threads: int, batch_sizes: list[int], frames: int, flip: bool = False
+) -> list[tuple]:
+    """Frames/s of a whole-sequence lift per batch size; ``flip``: with test-time flip averaging."""
     seq = synthetic_sequence(frames)
     rows = []
     for bs in batch_sizes:
         engine = LiftingEngine(path, device=device, batch_size=bs, threads=threads, cache_bytes=0)
-        engine.lift(synthetic_sequence(min(frames, 2000), seed=1))  # warm-up
+        engine.lift(synthetic_sequence(min(frames, 2000), seed=1), flip=flip)  # warm-up
         runs = []
         for _ in range(REPEATS):  # best of a few: the shared machine's other load only ever slows a run down
             start = time.perf_counter()
-            engine.lift(seq)
+            engine.lift(seq, flip=flip)
             runs.append(time.perf_counter() - start)
         elapsed = min(runs)
-        rows.append((bs, frames, elapsed, frames / elapsed, frames / statistics.median(runs)))
+        label = f"{bs}, flip-averaged" if flip else str(bs)
+        rows.append((label, frames, elapsed, frames / elapsed, frames / statistics.median(runs)))
         print(
-            f"  batch {bs:4d}: best {frames / elapsed:8.0f} frames/s, median {frames / statistics.median(runs):8.0f}",
+            f"  batch {label:>4}: best {frames / elapsed:8.0f} frames/s, median "
+            f"{frames / statistics.median(runs):8.0f}",
             flush=True,
         )
     return rows
@@ -165,6 +172,8 @@ def main() -> None:
         print(f"# bench_lift: {which}; device {args.device}; {args.threads} threads; torch {torch.__version__}; {cpu}")
         print("throughput (cache off):", flush=True)
         rows = bench_throughput(path, args.device, args.threads, args.batch_sizes, args.frames)
+        print("throughput with test-time flip averaging (lift --flip):", flush=True)
+        rows += bench_throughput(path, args.device, args.threads, [FLIP_BATCH], args.frames, flip=True)
         relifts = {}
         for mode, two_pass in (("two-pass (default)", True), ("one-pass preview", False)):
             print(f"re-lift after a one-joint, 11-frame mask edit, {mode}:", flush=True)
@@ -180,7 +189,7 @@ def main() -> None:
         print(f"  {mem}", flush=True)
 
     print("\n| measure | value |\n|---|---|")
-    for bs, frames, _elapsed, fps, median_fps in rows:
+    for bs, frames, _elapsed, fps, median_fps in rows:  # bs: the batch size, with ", flip-averaged" when it was
         print(f"| throughput, batch {bs} ({frames} frames) | best {fps:,.0f}, median {median_fps:,.0f} frames/s |")
     for mode, relift in relifts.items():
         print(
