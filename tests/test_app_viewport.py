@@ -89,9 +89,10 @@ def test_skeleton_is_drawn_where_its_joints_project_and_nowhere_else(viewport, q
     _assert_joints_drawn(viewport, img, scale)
     pts = viewport.project_joints() * scale
     skeleton = _skeleton_mask(img)
-    # Upright: the head above the pelvis above the ankles on screen (y down).
+    # Upright: the head above the pelvis and above the ankles on screen (y down). (She sits cross-legged: her ankles
+    # are tucked in at her pelvis's height, so the pelvis need not be above them.)
     head, ankles = pts[H36M_JOINTS.index("head"), 1], pts[[3, 6], 1]
-    assert head < pts[PELVIS, 1] < ankles.min()
+    assert head < pts[PELVIS, 1] and head < ankles.min()
     # Away from the body there is no skeleton colour: only background and floor.
     lo, hi = np.nanmin(pts, axis=0) - 15 * scale, np.nanmax(pts, axis=0) + 15 * scale
     ys, xs = np.nonzero(skeleton)
@@ -155,7 +156,7 @@ def test_reset_camera_frames_the_skeleton_and_follow_keeps_it_centred(viewport, 
     margin = 0.05 * min(w, h)
     assert (pts[:, 0] > margin).all() and (pts[:, 0] < w - margin).all()
     assert (pts[:, 1] > margin).all() and (pts[:, 1] < h - margin).all()
-    assert np.ptp(pts[:, 1]) > 0.3 * h  # big enough to read
+    assert np.ptp(pts[:, 1]) > 0.3 * h  # big enough to read (she sits: under a metre tall)
 
     viewport.set_follow(True)
     assert viewport.follow_button.isChecked()
@@ -170,13 +171,13 @@ def test_world_camera_toggle_changes_the_drawn_scene(viewport, qtbot):
     doc = viewport.document
     assert doc.scene.coords == "world" and viewport.world_button.isChecked()
     before, scale = _render(viewport, qtbot)
-    pelvis_world = doc.scene.poses[40, PELVIS].copy()
+    pose_world = doc.scene.poses[40].copy()
     with qtbot.waitSignal(doc.sceneChanged, timeout=30000):
         viewport.camera_button.click()
     qtbot.waitUntil(lambda: doc.scene.coords == "camera", timeout=30000)
     assert doc.settings.coords == "camera" and viewport.camera_button.isChecked()
     np.testing.assert_allclose(doc.scene.poses[40, PELVIS], 0.0, atol=1e-5)  # root-relative now
-    assert np.linalg.norm(pelvis_world) > 0.05
+    assert np.abs(doc.scene.poses[40] - pose_world).max() > 0.1  # placed on the floor and turned -> around the pelvis
     after, scale = _render(viewport, qtbot)
     assert np.abs(after[..., :3].astype(int) - before[..., :3]).max(axis=-1).astype(bool).mean() > 0.05
     _assert_joints_drawn(viewport, after, scale)

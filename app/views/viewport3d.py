@@ -57,9 +57,10 @@ VIEW_ELEVATION = 12.0
 FIELD_OF_VIEW = 40.0
 #: Follow the body by default: a walk stays in view (and in a recorded video) without touching the camera.
 DEFAULT_FOLLOW = True
-#: reset_camera frames this much more than the body's height (and at least this many metres).
+#: reset_camera frames this much more than the body's largest extent (and at least this many metres: a seated or
+#: crouching body, under a metre tall, still fills the view; a degenerate one is not zoomed into).
 FRAME_MARGIN = 1.4
-MIN_FRAMED_M = 2.0
+MIN_FRAMED_M = 1.0
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
