@@ -5,6 +5,8 @@ limbs on the left side of the body. And ``evaluate`` reproduces the numbers stor
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -13,12 +15,15 @@ from mpm_core.engine.lifter import LiftingEngine
 from mpm_core.io import read_2d
 from mpm_core.metrics import bone_lengths
 from mpm_core.model.checkpoint import default_model_path, load_model
+from mpm_core.model.evaluate import CONDITIONS
 from mpm_core.skeleton import H36M_JOINTS, get_layout
 
 #: Bone-length steadiness: std over time under this share of the bone's mean length.
 MAX_BONE_STD_RATIO = 0.10
 #: Shipped model size limit (bytes).
 MAX_MODEL_BYTES = 50 * 1024 * 1024
+#: The models shipped in resources/models (both must be there).
+SHIPPED_NAMES = ("mpm_h36m17", "mpm_h36m17_commercial")
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +78,58 @@ def test_openpose_example_gives_a_plausible_body(model, shared_data):
     assert (poses[:, idx("head"), 1] < poses[:, 0, 1]).mean() > 0.9
 
 
-def test_evaluate_reproduces_the_model_card_numbers(model, shared_data):
-    """The sidecar's evaluation report (the model card's table) comes back from the shipped checkpoint."""
+def _shipped(name: str):
+    from mpm_core.model.registry import SHIPPED_MODELS, shipped_models_dir
+
+    weights = shipped_models_dir() / f"{name}.safetensors"
+    if not weights.is_file():
+        pytest.fail(f"shipped model missing: {weights}")
+    return weights, shipped_models_dir() / SHIPPED_MODELS[name]
+
+
+def _card_table(card: Path) -> dict[str, tuple[float, float]]:
+    """condition -> (MPJPE, P-MPJPE) as printed in the card's "Validation metrics" block."""
+    text = card.read_text(encoding="utf-8")
+    block = text.split("## Validation metrics", 1)[1].split("```", 2)[1]
+    rows = {}
+    for line in block.splitlines():
+        cells = line.split()
+        if len(cells) == 7 and cells[0] in CONDITIONS:
+            rows[cells[0]] = (float(cells[1]), float(cells[2]))
+    return rows
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_each_shipped_model_has_its_files_card_and_licence(name):
+    from mpm_core.model.registry import registered_models
+
+    weights, card = _shipped(name)
+    assert weights.stat().st_size <= MAX_MODEL_BYTES
+    entry = {m.name: m for m in registered_models()}[name]
+    assert entry.card == card and card.is_file()
+    commercial = name.endswith("_commercial")
+    assert entry.licence.startswith("commercial use allowed" if commercial else "non-commercial")
+    meta = load_model(weights, device="cpu").meta
+    sets = set(meta["data"])
+    if commercial:  # neither the non-commercial Bandai sets nor the share-alike HDM05
+        assert not sets & {"bandai", "bandai_corpus", "hdm05"}, sets
+    assert set(_card_table(card)) == set(CONDITIONS)
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_evaluate_reproduces_the_model_card_numbers(name, shared_data):
+    """The card's table is the sidecar's evaluation report, and it comes back from the checkpoint."""
     from mpm_core.model.evaluate import evaluate_model
 
+    weights, card = _shipped(name)
     root = shared_data("mocap/README.md").parent
-    stored = model.meta["evaluation"]
-    fresh = evaluate_model(default_model_path(), data_root=root, progress=False)
+    stored = load_model(weights, device="cpu").meta["evaluation"]
+    for condition, (mpjpe, p_mpjpe) in _card_table(card).items():
+        assert (mpjpe, p_mpjpe) == (
+            round(stored["conditions"][condition]["mpjpe"], 1),
+            round(stored["conditions"][condition]["p_mpjpe"], 1),
+        ), condition
+    fresh = evaluate_model(weights, data_root=root, progress=False)
     assert fresh["frames"] == stored["frames"] and fresh["windows"] == stored["windows"]
     for condition, values in stored["conditions"].items():
         for metric, value in values.items():
