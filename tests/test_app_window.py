@@ -239,6 +239,26 @@ def test_preferences_persist(make_window, monkeypatch):
     assert make_window(open_sample=False).document.settings.coords == "camera"
 
 
+def test_both_shipped_models_are_offered_and_the_commercial_one_lifts(make_window, qtbot):
+    """Preferences lists the shipped models with their licence line; choosing the commercial one makes a new window
+    load and lift with it (the model issue's "selectable in the app")."""
+    from app.dialogs.preferences import Preferences, PreferencesDialog
+
+    win = make_window(open_sample=False)
+    dialog = PreferencesDialog(win.prefs, win)
+    offered = {dialog.model.itemData(i): dialog.model.itemText(i) for i in range(dialog.model.count())}
+    assert "non-commercial" in offered["mpm_h36m17"]
+    assert "commercial use allowed" in offered["mpm_h36m17_commercial"]
+    dialog.model.setCurrentIndex(dialog.model.findData("mpm_h36m17_commercial"))
+    dialog.preferences().save()
+    assert Preferences.load().model == "mpm_h36m17_commercial"
+    fresh = make_window(model=None, open_sample=False)  # no preloaded model: it loads what the preferences name
+    fresh.open_sample()
+    qtbot.waitUntil(lambda: fresh.document.result is not None and _settled(fresh.document), timeout=60000)
+    assert fresh.service.model_name == fresh.document.result.model_name == "mpm_h36m17_commercial"
+    assert fresh.document.settings.model == "mpm_h36m17_commercial"
+
+
 def test_the_detector_models_folder_setting_is_searched_first(make_window, monkeypatch, tmp_path):
     import app.dialogs.preferences as preferences
     from mpm_core.video.models import search_dirs
