@@ -4,7 +4,7 @@ A registered model is a checkpoint (``<name>.safetensors`` + ``<name>.json``, se
 ``--model`` and the app's preferences accept by its name:
 
 - **shipped**: ``resources/models/<name>.safetensors`` for each name in ``SHIPPED_MODELS`` whose files are there
-  (``mpm_h36m17`` always; ``mpm_h36m17_commercial`` once it is trained and shipped);
+  (``mpm_h36m17``, the default, and ``mpm_h36m17_commercial``, both in the repository);
 - **user**: every checkpoint in the per-user models folder (``user_models_dir``), named by its file stem. A user model
   with a shipped model's name is not listed (the shipped one keeps the name); a folder entry whose sidecar cannot be
   read is left out, so one broken file never hides the others.
