@@ -77,8 +77,7 @@ def lift_seated(model: str | None = None, shared: str | None = None, flip: bool 
     root = Path(shared) if shared else _shared_root()
     seq = read_2d(root / SEATED_INPUT)
     engine = LiftingEngine(model_path=resolve_model(model), device="cpu")
-    kwargs = {"flip": True} if flip else {}
-    return engine.lift(seq, **kwargs).poses_3d
+    return engine.lift(seq, flip=flip).poses_3d
 
 
 def _shared_root():
