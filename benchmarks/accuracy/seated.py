@@ -72,20 +72,13 @@ def lift_seated(model: str | None = None, shared: str | None = None, flip: bool 
 
     from mpm_core.engine.lifter import LiftingEngine
     from mpm_core.io import read_2d
+    from mpm_core.model.config import default_mocap_root
     from mpm_core.model.registry import resolve_model
 
-    root = Path(shared) if shared else _shared_root()
+    root = Path(shared) if shared else default_mocap_root().parent  # the shared data folder, the tests' rule
     seq = read_2d(root / SEATED_INPUT)
     engine = LiftingEngine(model_path=resolve_model(model), device="cpu")
     return engine.lift(seq, flip=flip).poses_3d
-
-
-def _shared_root():
-    import os
-    from pathlib import Path
-
-    env = os.environ.get("MPM_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def main(argv: list[str] | None = None) -> int:
