@@ -18,12 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mpm_core.model.seated import trunk_angles_deg
 from mpm_core.skeleton import H36M_JOINTS
 
 #: The clip, relative to the shared data folder.
 SEATED_INPUT = "inputs/openpose_raga/example_1person/output_json"
 #: Largest angle between pelvis -> thorax and the camera's up that still counts as upright, degrees.
 TRUNK_MAX_DEG = 20.0
+#: The camera's up in its own frame (y points down).
+CAMERA_UP = np.array([0.0, -1.0, 0.0])
 #: Share of frames each check must hold in.
 TARGET_SHARE = 0.8
 
@@ -55,9 +58,7 @@ def seated_report(poses_3d: np.ndarray) -> SeatedReport:
         ],
         axis=1,
     )
-    trunk = p[:, _J["thorax"]] - p[:, _J["pelvis"]]
-    trunk /= np.maximum(np.linalg.norm(trunk, axis=1, keepdims=True), 1e-9)
-    angle = np.degrees(np.arccos(np.clip(-trunk[:, 1], -1.0, 1.0)))
+    angle = trunk_angles_deg(p, CAMERA_UP)
     return SeatedReport(
         knees_in_front=float(np.mean(np.all(ahead > 0, axis=1))),
         trunk_upright=float(np.mean(angle <= TRUNK_MAX_DEG)),

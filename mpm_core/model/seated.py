@@ -48,10 +48,17 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
+def trunk_angles_deg(joints: np.ndarray, up: np.ndarray = UP) -> np.ndarray:
+    """``(T,)`` angle between pelvis -> thorax and the direction ``up`` (3,), degrees, of ``(T, 17, 3)`` joints (any
+    frame: world Y up by default; the camera's up is ``(0, -1, 0)``)."""
+    p = np.asarray(joints, np.float64)
+    trunk = _unit(p[:, _J["thorax"]] - p[:, _J["pelvis"]])
+    return np.degrees(np.arccos(np.clip(trunk @ _unit(np.asarray(up, np.float64)), -1.0, 1.0)))
+
+
 def trunk_lean_deg(joints: np.ndarray) -> float:
     """Median angle between pelvis -> thorax and world up over ``(T, 17, 3)`` world joints, degrees."""
-    trunk = _unit(joints[:, _J["thorax"]] - joints[:, _J["pelvis"]])
-    return float(np.degrees(np.median(np.arccos(np.clip(trunk @ UP, -1.0, 1.0)))))
+    return float(np.median(trunk_angles_deg(joints)))
 
 
 def _wobble(rng: np.random.Generator, t: int, amplitude: float) -> np.ndarray:
