@@ -26,7 +26,7 @@ from mpm_core.engine.masks import Mask
 from mpm_core.engine.result import Reconstruction
 from mpm_core.engine.windows import WindowPlan
 from mpm_core.errors import PoseDataError
-from mpm_core.model.augment import FLIP_PERMUTATION, mirror
+from mpm_core.model.augment import mean_with_mirror_images, with_mirror_images
 from mpm_core.model.normalization import denormalize_screen, normalize_screen
 from mpm_core.sequence import PoseSequence2D, PoseSequence3D
 
@@ -164,8 +164,7 @@ class LiftingEngine:
         elif threshold is not None:
             mask = mask.with_threshold(seq, threshold)
         hidden = self._hidden_for(seq, mask)
-        job = self._job_2d(seq, hidden, complete_first=complete_first)
-        job.flip = bool(flip)
+        job = self._job_2d(seq, hidden, complete_first=complete_first, flip=flip)
         out3d, out2d = self._run_range(job, 0, seq.num_frames, progress, cancel)
         w, h = self._image_size(seq)
         model_2d = denormalize_screen(out2d, w, h)
@@ -263,6 +262,7 @@ class LiftingEngine:
         hidden: np.ndarray,
         image_size: tuple[int, int] | None = None,
         complete_first: bool | None = None,
+        flip: bool = False,
     ) -> _Job:
         w, h = image_size or self._image_size(seq)
 
@@ -277,6 +277,7 @@ class LiftingEngine:
             WindowPlan(seq.num_frames, self.window, self.overlap),
             to_model,
             self.complete_first if complete_first is None else bool(complete_first),
+            bool(flip),
         )
 
     @staticmethod
@@ -410,9 +411,7 @@ class LiftingEngine:
         """
         batch = len(x)
         if flip:
-            x = np.concatenate([x, mirror(x)])
-            hidden = np.concatenate([hidden, hidden[:, :, FLIP_PERMUTATION]])
-            frame_hidden = np.concatenate([frame_hidden, frame_hidden])
+            x, hidden, frame_hidden = with_mirror_images(x, hidden, frame_hidden)
         xt = torch.from_numpy(np.ascontiguousarray(x)).to(self._device, self._dtype)
         ht = torch.from_numpy(hidden).to(self._device)
         # No hidden frame in the batch: pass no frame mask, which lets torch take its faster attention path.
@@ -427,5 +426,5 @@ class LiftingEngine:
             self.stats.windows_computed += batch
         arrays = tuple(o.detach().float().cpu().numpy() for o in out)
         if flip:
-            arrays = tuple(0.5 * (a[:batch] + mirror(a[batch:])) for a in arrays)
+            arrays = tuple(mean_with_mirror_images(a, batch) for a in arrays)
         return arrays

@@ -56,6 +56,24 @@ def mirror(joints: np.ndarray) -> np.ndarray:
     return out
 
 
+def with_mirror_images(
+    x: np.ndarray, joint_mask: np.ndarray, frame_mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test-time flip: a batch of windows ``x (B, T, 17, C)`` (model space), ``joint_mask (B, T, 17)`` and
+    ``frame_mask (B, T)`` followed by their mirror images (2B rows): run them through the network in one go and
+    give the output to ``mean_with_mirror_images``."""
+    return (
+        np.concatenate([x, mirror(x)]),
+        np.concatenate([joint_mask, joint_mask[..., FLIP_PERMUTATION]]),
+        np.concatenate([frame_mask, frame_mask]),
+    )
+
+
+def mean_with_mirror_images(out: np.ndarray, batch: int) -> np.ndarray:
+    """``(B, ...)``: each of the first ``batch`` outputs averaged with its mirror image's output, mirrored back."""
+    return 0.5 * (out[:batch] + mirror(out[batch:]))
+
+
 def scale_bones(joints: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """Rebuild ``(T, 17, 3)`` joints with each bone (parent -> joint j) scaled by ``factors[j]``; the pelvis stays.
 

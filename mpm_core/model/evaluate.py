@@ -31,7 +31,7 @@ import torch
 
 from mpm_core import metrics
 from mpm_core.errors import PoseDataError
-from mpm_core.model.augment import FLIP_PERMUTATION, mirror
+from mpm_core.model.augment import mean_with_mirror_images, with_mirror_images
 from mpm_core.model.checkpoint import LoadedModel, default_model_path, load_model, portable_path
 from mpm_core.model.config import TrainConfig, config_from_dict
 from mpm_core.model.data import ValidationSet, build_validation, prepare_clips, split_clips
@@ -90,14 +90,13 @@ def predict(
     """Run the network over windows in batches: ``x`` (B, T, J, 2|3) -> 3D (B, T, J, 3) metres root-relative.
 
     ``complete_first``: for 2D input, the two-pass lift of ``LoadedModel.lift`` (the engine's inference).
-    ``flip``: test-time flip averaging, as the engine's ``lift(flip=True)``: the mirrored windows are run too and
-    their mirrored-back output averaged in."""
+    ``flip``: test-time flip averaging, as the engine's ``lift(flip=True)``: the windows are run together with
+    their mirror images and each output averaged with its mirror image's, mirrored back."""
     if flip:
-        straight = predict(model, x, modality, joint_mask, frame_mask, batch_size, progress, complete_first)
-        mirrored = predict(
-            model, mirror(x), modality, joint_mask[..., FLIP_PERMUTATION], frame_mask, batch_size, None, complete_first
+        xs, jm, fm = with_mirror_images(x, joint_mask, frame_mask)
+        return mean_with_mirror_images(
+            predict(model, xs, modality, jm, fm, batch_size, progress, complete_first), len(x)
         )
-        return 0.5 * (straight + mirror(mirrored))
     out = []
     for s in range(0, len(x), batch_size):
         rows = slice(s, s + batch_size)
@@ -178,7 +177,9 @@ def evaluate_model(
         from tqdm import tqdm
 
         bar = tqdm(
-            total=(len(LIFT_CONDITIONS) + len(DIRECT_CONDITIONS) + 1) * -(-len(val) // bs),
+            # A flip-averaged 2D condition runs its windows and their mirror images: twice the rows.
+            total=(len(LIFT_CONDITIONS) + len(DIRECT_CONDITIONS)) * -(-len(val) * (2 if flip else 1) // bs)
+            + -(-len(val) // bs),
             desc="evaluate",
             unit="batch",
             leave=False,
