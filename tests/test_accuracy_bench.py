@@ -1,6 +1,7 @@
 """Smoke version of the accuracy benchmark (``benchmarks/accuracy``): tiny data (the smallest clip per set), a few
-training windows, two test windows per split. Checks that the table has every model x split x condition, that a
-rerun skips finished jobs (counted), that a job resumes from its checkpoint exactly, and the split definitions."""
+training windows, two test windows per split. Checks that the table has every model x split x condition and every
+ablation, that a rerun skips finished jobs (counted), that a job resumes from its checkpoint exactly, the split
+definitions, and that the ablations train with the masks and windows they name and are scored on the same frames."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from benchmarks.accuracy import bench
 from benchmarks.accuracy.__main__ import main as bench_main
 
 SMOKE = dict(budget=bench.Budget.parse("4w"), batch_size=2, max_clips=1, max_test_windows=2)
+JOB_COUNT = len(bench.MAIN_MODELS) * len(bench.SPLITS) + len(bench.ABLATIONS) * len(bench.ABLATION_SPLITS)
 
 
 def _table_rows(table: str) -> set[tuple[str, str, str]]:
@@ -24,7 +26,7 @@ def _table_rows(table: str) -> set[tuple[str, str, str]]:
         if m:
             split = m.group(1)
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if split and len(cells) >= 3 and cells[0] in bench.MODELS and cells[1] in bench.CONDITIONS:
+        if split and len(cells) >= 3 and cells[0] in bench.MAIN_MODELS and cells[1] in bench.CONDITIONS:
             rows.add((split, cells[0], cells[1]))
     return rows
 
@@ -41,10 +43,16 @@ def smoke_run(tmp_path_factory, shared_data):
 
 def test_table_has_every_model_split_and_condition(smoke_run) -> None:
     out, summary = smoke_run
-    assert summary["ran"] == len(bench.MODELS) * len(bench.SPLITS) and summary["skipped"] == 0
+    assert summary["ran"] == JOB_COUNT == 26 and summary["skipped"] == 0
     table = bench.write_table(summary["state"], out)
-    expected = {(s, m, c) for s in bench.SPLITS for m in bench.MODELS for c in bench.CONDITIONS}
+    expected = {(s, m, c) for s in bench.SPLITS for m in bench.MAIN_MODELS for c in bench.CONDITIONS}
     assert _table_rows(table) == expected
+    # The ablation table: the reference and each ablation, a cell per condition (+ P-MPJPE), changes in brackets.
+    section = table.split("### Ablations on lpo_cmu_dance", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| mpm_")]
+    assert [r.split(":", 1)[0] for r in rows] == ["| mpm_pretrained", *(f"| {m}" for m in bench.ABLATIONS)]
+    for row in rows[1:]:
+        assert len(re.findall(r"\([+-]\d+\.\d\)", row)) == len(bench.CONDITIONS) + 1, row
     assert (out / "results.md").read_text(encoding="utf-8").strip() == table.strip()
     assert "Machine:" in table and "4 training windows of 81 frames per model" in table
     for key, result in summary["state"]["jobs"].items():
@@ -72,7 +80,7 @@ def test_rerun_skips_finished_jobs_and_runs_a_removed_one(smoke_run, capsys) -> 
     state_path = out / "state.json"
     before = json.loads(state_path.read_text(encoding="utf-8"))
     again = bench.run(bench.Settings(**SMOKE), out, log=lambda *_: None)
-    assert again["ran"] == 0 and again["skipped"] == len(bench.MODELS) * len(bench.SPLITS)
+    assert again["ran"] == 0 and again["skipped"] == JOB_COUNT
     # A job missing from the state (never finished) runs again; the others are kept as they were.
     state = json.loads(state_path.read_text(encoding="utf-8"))
     del state["jobs"]["mlp/lpo_cmu_dance"]
@@ -81,7 +89,7 @@ def test_rerun_skips_finished_jobs_and_runs_a_removed_one(smoke_run, capsys) -> 
         ["run", "--budget", "4w", "--batch-size", "2", "--max-clips", "1", "--max-test-windows", "2", "--out", str(out)]
     )
     assert code == 0
-    assert "ran 1 job(s), skipped 19 finished job(s)" in capsys.readouterr().out
+    assert f"ran 1 job(s), skipped {JOB_COUNT - 1} finished job(s)" in capsys.readouterr().out
     after = json.loads(state_path.read_text(encoding="utf-8"))
     assert after["jobs"]["tcn/val_old"] == before["jobs"]["tcn/val_old"]
     assert len(after["sittings"]) == len(before["sittings"]) + 2
@@ -142,6 +150,39 @@ def test_splits_hold_out_what_they_say(shared_data) -> None:
     train, test = bench.split_keys("val_new", infos)
     assert not {c.key for c in train} & {c.key for c in test}
     assert {c.set_name for c in test} == {c.set_name for c in infos if sum(i.set_name == c.set_name for i in infos) > 1}
+
+
+def test_ablations_train_with_the_masks_and_window_they_name(tmp_path, monkeypatch, shared_data) -> None:
+    import mpm_core.model.train as train_mod
+    from mpm_core.model import masking
+
+    shared_data("mocap/README.md")
+    settings = bench.Settings(budget=bench.Budget.parse("8w"), batch_size=2, max_clips=1)
+    train, test = bench.split_data("lpo_cmu_dance", settings)
+    calls, sampler = [], masking.spatio_temporal
+
+    def spy(B, T, J, frame_ratio, joints_per_frame, rng):
+        calls.append((T, frame_ratio, joints_per_frame))
+        return sampler(B, T, J, frame_ratio, joints_per_frame, rng)
+
+    monkeypatch.setattr(train_mod.masking, "spatio_temporal", spy)
+    for model in ("mpm_temporal", "mpm_window27"):
+        calls.clear()
+        result = bench.train_job(model, "lpo_cmu_dance", train, settings, tmp_path / model, log=print)
+        ablation = bench.ABLATIONS[model]
+        assert result["network"].config.window == ablation.window
+        # Pretraining (2 of 8 windows: one step, 2D and 3D masks) with the ablation's masks; finetuning's 3D
+        # completion masks are the recipe's (the reference's).
+        assert calls[:2] == [(ablation.window, ablation.frame_ratio, ablation.joints_per_frame)] * 2
+        assert set(calls[2:]) == {(ablation.window, bench.REFERENCE.frame_ratio, bench.REFERENCE.joints_per_frame)}
+    # The stated share of hidden inputs is what the sampler hides.
+    for a in (bench.REFERENCE, *bench.ABLATIONS.values()):
+        jm, fm = sampler(8, a.window, 17, a.frame_ratio, a.joints_per_frame, rng=0)
+        assert float((jm | fm[..., None]).mean()) == pytest.approx(a.mask_ratio(), abs=1e-9), a.title
+    assert bench.REFERENCE.mask_ratio() == pytest.approx(0.721, abs=1e-3)
+    # Every window length scores the same frames of the test clips (windows of w frames tile each clip).
+    frames = {w: int(bench.test_windows(test, settings, w).score.sum()) for w in (27, 81, 243)}
+    assert len(set(frames.values())) == 1 and frames[81] > 243, frames
 
 
 def test_budget_parsing() -> None:

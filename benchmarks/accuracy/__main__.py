@@ -4,9 +4,10 @@
         --doc docs/ACCURACY.md
     .venv/bin/python -m benchmarks.accuracy table --out runs/accuracy/full --doc docs/ACCURACY.md
 
-``run`` trains and evaluates every (model, split) job not finished in ``<out>/state.json`` (rerun it to resume;
-``--stop-after MIN`` starts no job after that many minutes), then writes ``<out>/results.md`` and, with ``--doc``,
-the table between the markers of that document. Bad input exits with code 2 and one line on stderr.
+``run`` trains and evaluates every (model, split) job (the ablations on their splits only) not finished in
+``<out>/state.json`` (rerun it to resume; ``--stop-after MIN`` starts no job after that many minutes), then writes
+``<out>/results.md`` and, with ``--doc``, the table between the markers of that document. Bad input exits with code
+2 and one line on stderr.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train and evaluate the jobs not finished yet, then write the table")
     run.add_argument("--budget", required=True, help="per model: CPU time (90s, 20m, 1.5h) or windows (4000w)")
     run.add_argument("--out", default="runs/accuracy/default", help="run folder (state.json, jobs/, results.md)")
-    run.add_argument("--models", default=",".join(bench.MODELS), help="comma-separated (default: all)")
+    run.add_argument(
+        "--models", default=",".join(bench.MODELS), help="comma-separated (default: all, ablations included)"
+    )
     run.add_argument("--splits", default=",".join(bench.SPLITS), help="comma-separated (default: all)")
     run.add_argument("--jobs", type=int, default=1, help="jobs in parallel processes (default 1)")
     run.add_argument("--threads", type=int, default=1, help="torch threads per job (default 1)")

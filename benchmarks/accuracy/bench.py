@@ -16,6 +16,12 @@ Models (``MODELS``):
   2 h 40 min on this CPU) on its own training data, which includes ACCAD and the old training clips; the table
   says on which splits its test clips were in its training data.
 
+Ablations (``ABLATIONS``, the paper's, on ``ABLATION_SPLITS``): ``mpm_pretrained`` with one thing changed: the
+pretraining mask ratio (about 50% or 90% instead of 71.8%), temporal-only or spatial-only pretraining masks, or a
+window of 27 or 243 frames instead of 81 (network, training windows and test windows). Same seed, budget and
+finetuning as ``mpm_pretrained``, which is their reference row. A window-``w`` model is tested on windows of ``w``
+frames that tile every test clip (stride ``w``), so every window length is scored on the same frames.
+
 Every trained model gets the same budget (CPU seconds of its training process, or training windows), the same
 batches (windows of 81 frames from ``WindowSampler``: random frame rate, 3D augmentation, random camera,
 detector-like noise; the shipped recipe's last stage, ``configs/refine_limbs.json``) and the same masks on its 2D
@@ -62,8 +68,41 @@ RECIPE = REPO / "configs" / "refine_limbs.json"
 #: Pretraining settings (masks, losses) of the shipped recipe's stage 1.
 PRETRAIN_RECIPE = REPO / "configs" / "default.json"
 
-MODELS = ("mlp", "tcn", "mpm_scratch", "mpm_pretrained", "mpm_shipped")
-TRAINED_MODELS = MODELS[:4]
+
+H36M_JOINT_COUNT = 17
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """``mpm_pretrained`` with one thing changed: pretraining masks (the paper's sampler: ``frame_ratio`` of the
+    frames hidden, ``joints_per_frame`` of 17 joints hidden in each other frame) or the window length (frames)."""
+
+    title: str
+    frame_ratio: float = 0.6
+    joints_per_frame: int = 5
+    window: int = 81
+
+    def mask_ratio(self) -> float:
+        """Share of (frame, joint) inputs hidden by these pretraining masks (as ``masking.spatio_temporal``)."""
+        hidden = min(round(self.frame_ratio * self.window), self.window - 1) / self.window
+        return hidden + (1 - hidden) * self.joints_per_frame / H36M_JOINT_COUNT
+
+
+#: What ``mpm_pretrained`` is (the shipped recipe's pretraining masks and window); the ablations' reference.
+REFERENCE = Ablation("reference: spatio-temporal masks (60% of frames + 5 joints), window 81")
+ABLATIONS: dict[str, Ablation] = {
+    "mpm_mask50": Ablation("pretraining masks hiding about 50% (30% of frames + 5 joints)", frame_ratio=0.3),
+    "mpm_mask90": Ablation("pretraining masks hiding about 90% (86% of frames + 5 joints)", frame_ratio=0.86),
+    "mpm_temporal": Ablation("temporal-only pretraining masks (72% of frames)", frame_ratio=0.72, joints_per_frame=0),
+    "mpm_spatial": Ablation("spatial-only pretraining masks (12 of 17 joints)", frame_ratio=0.0, joints_per_frame=12),
+    "mpm_window27": Ablation("window 27 frames", window=27),
+    "mpm_window243": Ablation("window 243 frames", window=243),
+}
+#: The splits the ablations run on: performers the models never saw.
+ABLATION_SPLITS = ("lpo_cmu_dance",)
+MAIN_MODELS = ("mlp", "tcn", "mpm_scratch", "mpm_pretrained", "mpm_shipped")
+MODELS = (*MAIN_MODELS, *ABLATIONS)
+TRAINED_MODELS = (*MAIN_MODELS[:4], *ABLATIONS)
 MODEL_TITLES = {
     "mlp": "MLP (Martinez et al. 2017 style, residual, width 1024)",
     "tcn": "TCN (VideoPose3D style, dilated, receptive field 81)",
@@ -164,6 +203,16 @@ def job_key(model: str, split: str) -> str:
     return f"{model}/{split}"
 
 
+def planned_jobs(settings: Settings) -> list[tuple[str, str]]:
+    """Every (model, split) job of a run: each main model on each split, each ablation on ``ABLATION_SPLITS``."""
+    return [(m, s) for s in settings.splits for m in settings.models if m not in ABLATIONS or s in ABLATION_SPLITS]
+
+
+def ablation_of(model: str) -> Ablation:
+    """The pretraining masks and window of an MPM model of the benchmark (``REFERENCE`` unless an ablation)."""
+    return ABLATIONS.get(model, REFERENCE)
+
+
 # -- data -----------------------------------------------------------------------------------------------------
 
 
@@ -262,16 +311,15 @@ def split_data(split: str, settings: Settings) -> tuple[list, list]:
     return load_clips(train, settings), load_clips(test, settings)
 
 
-def test_windows(test_clips: list, settings: Settings):
-    """The split's deterministic test windows (``build_validation``: fixed cameras and noise per clip), at most
+def test_windows(test_clips: list, settings: Settings, window: int = REFERENCE.window):
+    """The split's deterministic test windows of ``window`` frames (``build_validation``: fixed cameras and noise
+    per clip; stride ``window``, so every frame of every clip counts once whatever the window), at most
     ``max_test_windows`` of them (a seeded choice)."""
     from mpm_core.model.data import ValidationSet, build_validation
 
     recipe, _ = _recipe()
-    data = dataclasses.replace(recipe.data, min_frames=1)
-    val = build_validation(
-        test_clips, data, recipe.cameras, recipe.augment, recipe.network.window, recipe.evaluate.seed
-    )
+    data = dataclasses.replace(recipe.data, min_frames=1, val_stride=window)
+    val = build_validation(test_clips, data, recipe.cameras, recipe.augment, window, recipe.evaluate.seed)
     limit = settings.max_test_windows
     if limit is None or len(val) <= limit:
         return val
@@ -298,7 +346,7 @@ def build_model(model: str):
     if model == "tcn":
         return DilatedTCN()
     recipe, _ = _recipe()
-    return MPMNetwork(recipe.network)
+    return MPMNetwork(dataclasses.replace(recipe.network, window=ablation_of(model).window))
 
 
 def _lr(step: int, progress: float) -> float:
@@ -308,7 +356,7 @@ def _lr(step: int, progress: float) -> float:
 
 
 def _phases(model: str, settings: Settings) -> list[tuple[str, float]]:
-    if model == "mpm_pretrained":
+    if model == "mpm_pretrained" or model in ABLATIONS:
         return [("pretrain", settings.pretrain_share), ("finetune", 1.0 - settings.pretrain_share)]
     return [("finetune", 1.0)]
 
@@ -338,14 +386,20 @@ def train_job(model: str, split: str, train_clips: list, settings: Settings, job
     from mpm_core.model.train import _LossModule, batch_tensors, load_train_state, save_train_state, velocity_loss
 
     recipe, pre_recipe = _recipe()
-    phase_cfgs = {"pretrain": pre_recipe.pretrain, "finetune": recipe.finetune}
-    rng = np.random.default_rng([settings.seed, TRAINED_MODELS.index(model), SPLITS.index(split)])
+    ablation = ablation_of(model)
+    pretrain = dataclasses.replace(
+        pre_recipe.pretrain, frame_ratio=ablation.frame_ratio, joints_per_frame=ablation.joints_per_frame
+    )
+    phase_cfgs = {"pretrain": pretrain, "finetune": recipe.finetune}
+    # An ablation starts from its reference's seed: the same initial draws as mpm_pretrained.
+    seed_model = "mpm_pretrained" if model in ABLATIONS else model
+    rng = np.random.default_rng([settings.seed, TRAINED_MODELS.index(seed_model), SPLITS.index(split)])
     torch.manual_seed(settings.seed)
     network = build_model(model)
     is_mpm = model.startswith("mpm")
     loss_module = _LossModule(network) if is_mpm else None
     optimizer = torch.optim.AdamW(network.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    sampler = WindowSampler(train_clips, recipe.data, recipe.cameras, recipe.augment, recipe.network.window, rng)
+    sampler = WindowSampler(train_clips, recipe.data, recipe.cameras, recipe.augment, ablation.window, rng)
     device = torch.device("cpu")
     # "used": budget spent so far (CPU s or windows); each phase ends at its cumulative share of the budget, so a
     # phase that overshoots by part of a step leaves that much less to the next one.
@@ -525,9 +579,9 @@ def evaluate_checkpoint(checkpoint: str, split: str, settings: Settings, flip: b
 
     torch.set_num_threads(settings.threads)
     path = resolve_model(checkpoint)
-    _, test_clips = split_data(split, settings)
-    val = test_windows(test_clips, settings)
     network = load_model(path, device="cpu").network
+    _, test_clips = split_data(split, settings)
+    val = test_windows(test_clips, settings, network.config.window)
     result = evaluate_job("mpm_checkpoint", network, val, settings.seed, flip=flip)
     return {"checkpoint": str(path), "split": split, "flip": flip, "test_clips": len(test_clips), **result}
 
@@ -564,7 +618,7 @@ def run_job(model: str, split: str, settings: Settings, out_dir: Path, log=print
     job_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     train_clips, test_clips = split_data(split, settings)
-    val = test_windows(test_clips, settings)
+    val = test_windows(test_clips, settings, ablation_of(model).window)
     if model == "mpm_shipped":
         from mpm_core.model.checkpoint import default_model_path, load_model
 
@@ -646,8 +700,9 @@ def run(settings: Settings, out_dir: Path, jobs: int = 1, stop_after_s: float | 
             f"made with other settings ({json.dumps(state['settings'])}); use another --out or the same settings",
             state_path,
         )
-    todo = [(m, s) for s in settings.splits for m in settings.models if job_key(m, s) not in state["jobs"]]
-    skipped = sum(1 for s in settings.splits for m in settings.models if job_key(m, s) in state["jobs"])
+    planned = planned_jobs(settings)
+    todo = [(m, s) for m, s in planned if job_key(m, s) not in state["jobs"]]
+    skipped = len(planned) - len(todo)
     log(f"{len(todo)} job(s) to run, {skipped} finished job(s) skipped")
     sitting = {"started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "jobs": 0}
     state["sittings"].append(sitting)
@@ -763,7 +818,7 @@ def make_table(state: dict, settings_note: str = "") -> str:
         lines.append(f"- {settings_note}")
     lines.append("")
     for split in SPLITS:
-        rows = [jobs.get(job_key(m, split)) for m in MODELS]
+        rows = [jobs.get(job_key(m, split)) for m in MAIN_MODELS]
         if not any(rows):
             continue
         first = next(r for r in rows if r)
@@ -777,7 +832,7 @@ def make_table(state: dict, settings_note: str = "") -> str:
             "| lift frames/s | job wall s |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for model, r in zip(MODELS, rows):
+        for model, r in zip(MAIN_MODELS, rows):
             if not r:
                 continue
             note = ""
@@ -795,7 +850,7 @@ def make_table(state: dict, settings_note: str = "") -> str:
             "| model | condition | MPJPE | P-MPJPE | N-MPJPE | velocity error (mm/s) | bone-length std (mm) | PCK150 |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for model, r in zip(MODELS, rows):
+        for model, r in zip(MAIN_MODELS, rows):
             if not r:
                 continue
             for cond in CONDITIONS:
@@ -811,7 +866,45 @@ def make_table(state: dict, settings_note: str = "") -> str:
         if verdict:
             lines += ["", "Targets (unseen split; best trained MPM against each baseline):", *verdict]
         lines.append("")
+    for split in ABLATION_SPLITS:
+        lines += _ablation_table(jobs, split)
     return "\n".join(lines)
+
+
+def _ablation_table(jobs: dict, split: str) -> list[str]:
+    """The paper's ablations on one split: each variant's MPJPE per condition beside its reference's."""
+    rows = [(m, jobs.get(job_key(m, split))) for m in ("mpm_pretrained", *ABLATIONS)]
+    rows = [(m, r) for m, r in rows if r]
+    if not any(m in ABLATIONS for m, _ in rows):
+        return []
+    reference = jobs.get(job_key("mpm_pretrained", split))
+    lines = [
+        f"### Ablations on {split} (MPM with pretraining, one thing changed)",
+        "",
+        "MPJPE (mm) per condition; P-MPJPE for clean 2D; in brackets the change against the reference"
+        " (mpm_pretrained). Same seed, budget and finetuning; a window-w model is tested on windows of w frames that"
+        " tile every test clip, so every row scores the same frames (the cameras differ per window).",
+        "",
+        "| variant | pretraining masks hide | window | steps | test frames | "
+        + " | ".join(CONDITIONS)
+        + " | clean P-MPJPE |",
+        "|---|---|---|---|---|" + "---|" * (len(CONDITIONS) + 1),
+    ]
+    for model, r in rows:
+        a = ablation_of(model)
+        cells = []
+        for cond in (*CONDITIONS, "p_mpjpe"):
+            metric, cond = ("p_mpjpe", "clean") if cond == "p_mpjpe" else ("mpjpe", cond)
+            value = r["conditions"][cond][metric]
+            cell = _fmt(value)
+            if reference and model != "mpm_pretrained":
+                cell += f" ({value - reference['conditions'][cond][metric]:+.1f})"
+            cells.append(cell)
+        lines.append(
+            f"| {model}: {a.title} | {a.mask_ratio():.1%} | {a.window} | {_fmt(r['steps'], 0)} "
+            f"| {r['test_frames']} | " + " | ".join(cells) + " |"
+        )
+    return [*lines, ""]
 
 
 def write_table(state: dict, out_dir: Path, doc: Path | None = None, note: str = "") -> str:
