@@ -130,6 +130,23 @@ def test_a_stopped_job_resumes_from_its_checkpoint_exactly(tmp_path, monkeypatch
         assert torch.allclose(resumed["network"].state_dict()[key], value), key
     # Pretraining takes 25% of 6 windows: one step of 2; finetuning the remaining 4: two steps.
     assert straight["steps"] == 3 and straight["windows"] == 6
+    # The loss curve survives the interruption: steps at 0, 2 and 4 of 6 windows, in tenths 0, 3 and 6.
+    assert [v is None for v in resumed["loss_curve_mm"]] == [i not in (0, 3, 6) for i in range(10)]
+    pairs = [(a, b) for a, b in zip(resumed["loss_curve_mm"], fresh["loss_curve_mm"]) if a is not None]
+    assert len(pairs) == 3 and all(a == pytest.approx(b, rel=1e-5) for a, b in pairs)
+
+
+def test_the_loss_curve_has_the_mean_loss_of_each_tenth_of_the_budget(tmp_path, shared_data) -> None:
+    shared_data("mocap/README.md")
+    settings = bench.Settings(budget=bench.Budget.parse("40w"), batch_size=2, max_clips=1)
+    train, _ = bench.split_data("val_old", settings)
+    result = bench.train_job("mlp", "val_old", train, settings, tmp_path, log=print)
+    curve = result["loss_curve_mm"]
+    # 20 steps of 2 windows, two per tenth; the last 20 steps make the final loss, so it is the curve's mean.
+    assert result["steps"] == 20 and len(curve) == 10 and None not in curve
+    assert sum(curve) / 10 == pytest.approx(result["final_train_loss_mm"], rel=1e-9)
+    assert bench._second_half(curve) == f"{curve[4]:.0f} → {curve[9]:.0f} ({100 * (curve[9] / curve[4] - 1):+.0f}%)"
+    assert bench._second_half([None] * 10) == "–"
 
 
 def test_splits_hold_out_what_they_say(shared_data) -> None:

@@ -133,6 +133,9 @@ FINAL_LR_SHARE = 0.05
 BASELINE_LOSS = {"lift3d": 1.0, "velocity": 0.5}
 #: Training steps whose loss makes the "final training loss" figure.
 FINAL_LOSS_STEPS = 20
+#: The lifting training loss is also kept as its mean over each tenth of the (finetuning) budget: how much it still
+#: fell in the second half tells whether a model was still learning when its budget ran out.
+CURVE_POINTS = 10
 #: A job saves its training state at most this often (CPU seconds of training).
 CHECKPOINT_EVERY_S = 60.0
 EVAL_BATCH = 64
@@ -404,12 +407,14 @@ def train_job(model: str, split: str, train_clips: list, settings: Settings, job
     # "used": budget spent so far (CPU s or windows); each phase ends at its cumulative share of the budget, so a
     # phase that overshoots by part of a step leaves that much less to the next one.
     record = {"steps": 0, "windows": 0, "cpu_s": 0.0, "wall_s": 0.0, "used": 0.0, "phase": 0, "phase_step": 0}
-    record.update({"phase_start": 0.0, "losses": []})
+    record.update({"phase_start": 0.0, "losses": [], "curve_sum": [0.0] * CURVE_POINTS, "curve_n": [0] * CURVE_POINTS})
     weights_path, state_stem = job_dir / "weights.safetensors", job_dir / "train_state"
     if weights_path.is_file() and state_stem.with_suffix(".json").is_file():
         _load_weights(weights_path, network)
         meta = load_train_state(state_stem, optimizer, rng)
         record = meta["record"]
+        record.setdefault("curve_sum", [0.0] * CURVE_POINTS)  # checkpoints written before the curve was kept
+        record.setdefault("curve_n", [0] * CURVE_POINTS)
         log(f"[{job_key(model, split)}] resumed at step {record['steps']}")
     phases = _phases(model, settings)
     budget = settings.budget
@@ -448,9 +453,13 @@ def train_job(model: str, split: str, train_clips: list, settings: Settings, job
             record["windows"] += settings.batch_size
             record["cpu_s"] += cpu
             record["wall_s"] += time.perf_counter() - t_wall
+            if phase == "finetune":  # the step counts in the tenth of the budget where it started
+                loss_mm = float(losses["lift3d"].detach()) * 1000
+                record["losses"] = (record["losses"] + [loss_mm])[-FINAL_LOSS_STEPS:]
+                tenth = min(CURVE_POINTS - 1, int(CURVE_POINTS * (record["used"] - record["phase_start"]) / span))
+                record["curve_sum"][tenth] += loss_mm
+                record["curve_n"][tenth] += 1
             record["used"] += cpu if budget.unit == "cpu_s" else settings.batch_size
-            if phase == "finetune":
-                record["losses"] = (record["losses"] + [float(losses["lift3d"].detach()) * 1000])[-FINAL_LOSS_STEPS:]
             if record["cpu_s"] - last_save >= CHECKPOINT_EVERY_S:
                 _save_weights(weights_path, network)
                 save_train_state(state_stem, optimizer, record["steps"], rng, {"record": record})
@@ -468,6 +477,7 @@ def train_job(model: str, split: str, train_clips: list, settings: Settings, job
         "train_cpu_s": round(record["cpu_s"], 1),
         "train_wall_s": round(record["wall_s"], 1),
         "final_train_loss_mm": float(np.mean(record["losses"])) if record["losses"] else None,
+        "loss_curve_mm": [t / n if n else None for t, n in zip(record["curve_sum"], record["curve_n"])],
         "parameters": count_parameters(network),
         "network": network,
     }
@@ -769,6 +779,15 @@ def _fmt(value, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+def _second_half(curve: list | None) -> str:
+    """The lifting training loss over the middle tenth of the budget and over the last, and the change: a model
+    whose loss still falls steeply at the end was still learning when its budget ran out."""
+    if not curve or curve[CURVE_POINTS // 2 - 1] is None or curve[-1] is None:
+        return "–"
+    half, end = curve[CURVE_POINTS // 2 - 1], curve[-1]
+    return f"{half:.0f} → {end:.0f} ({100 * (end - half) / half:+.0f}%)"
+
+
 def _verdict(state: dict, split: str) -> list[str]:
     """The issue's targets on an unseen split: MPM >= 20% below the MLP and >= 10% below the TCN on clean 2D."""
     jobs = state["jobs"]
@@ -829,8 +848,8 @@ def make_table(state: dict, settings_note: str = "") -> str:
             f"windows ({first['test_frames']} frames).",
             "",
             "| model | parameters | steps | windows | train CPU s | train wall s | final train loss (mm) "
-            "| lift frames/s | job wall s |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| train loss, half → end | lift frames/s | job wall s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for model, r in zip(MAIN_MODELS, rows):
             if not r:
@@ -843,7 +862,8 @@ def make_table(state: dict, settings_note: str = "") -> str:
             lines.append(
                 f"| {MODEL_TITLES[model]}{note} | {r['parameters'] / 1e6:.2f} M | {_fmt(r['steps'], 0)} "
                 f"| {_fmt(r['windows'], 0)} | {_fmt(r['train_cpu_s'], 0)} | {_fmt(r['train_wall_s'], 0)} "
-                f"| {_fmt(r['final_train_loss_mm'])} | {_fmt(r['lift_frames_per_s'], 0)} | {_fmt(r['job_wall_s'], 0)} |"
+                f"| {_fmt(r['final_train_loss_mm'])} | {_second_half(r.get('loss_curve_mm'))} "
+                f"| {_fmt(r['lift_frames_per_s'], 0)} | {_fmt(r['job_wall_s'], 0)} |"
             )
         lines += [
             "",
