@@ -225,3 +225,19 @@ def test_check_evaluates_a_checkpoint_like_the_jobs(smoke_run, tmp_path, capsys)
     (flipped,) = json.loads(out.read_text(encoding="utf-8"))
     assert flipped["flip"] and flipped["conditions"]["clean"] != job["conditions"]["clean"]
     assert flipped["conditions"]["complete3d_limb"] == job["conditions"]["complete3d_limb"]
+
+
+def test_the_table_goes_between_its_run_folders_markers(smoke_run, tmp_path) -> None:
+    out, summary = smoke_run
+    other = "<!-- accuracy-table:begin other_run -->\nkept\n<!-- accuracy-table:end other_run -->"
+    mine = f"<!-- accuracy-table:begin {out.name} -->\nstale table\n<!-- accuracy-table:end {out.name} -->"
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"# Title\n\n{mine}\n\ntext\n\n{other}\n", encoding="utf-8")
+    table = bench.write_table(summary["state"], out, doc)
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\n") and f"{table}\n<!-- accuracy-table:end {out.name} -->\n\ntext\n" in text
+    assert "stale table" not in text and text.endswith(f"{other}\n")
+    doc.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(bench.PoseDataError, match="not found"):
+        bench.write_table(summary["state"], out, doc)
+    assert doc.read_text(encoding="utf-8") == "no markers\n"

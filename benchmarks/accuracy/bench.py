@@ -140,8 +140,10 @@ CURVE_POINTS = 10
 CHECKPOINT_EVERY_S = 60.0
 EVAL_BATCH = 64
 STATE_FORMAT = 1
-DOC_BEGIN = "<!-- accuracy-table:begin -->"
-DOC_END = "<!-- accuracy-table:end -->"
+#: A run's table goes between these markers of a document (``{name}``: the run folder's name), so one document can
+#: hold the tables of several runs.
+DOC_BEGIN = "<!-- accuracy-table:begin {name} -->"
+DOC_END = "<!-- accuracy-table:end {name} -->"
 
 
 # -- settings and budget ---------------------------------------------------------------------------------------
@@ -933,11 +935,12 @@ def write_table(state: dict, out_dir: Path, doc: Path | None = None, note: str =
     with atomic_write(out_dir / "results.md") as f:
         f.write(table + "\n")
     if doc is not None:
-        text = doc.read_text(encoding="utf-8") if doc.is_file() else f"{DOC_BEGIN}\n{DOC_END}\n"
-        if DOC_BEGIN not in text or DOC_END not in text:
-            raise PoseDataError(f"markers {DOC_BEGIN} / {DOC_END} not found", doc)
-        head, rest = text.split(DOC_BEGIN, 1)
-        _, tail = rest.split(DOC_END, 1)
+        begin, end = DOC_BEGIN.format(name=out_dir.name), DOC_END.format(name=out_dir.name)
+        text = doc.read_text(encoding="utf-8") if doc.is_file() else f"{begin}\n{end}\n"
+        if begin not in text or end not in text:
+            raise PoseDataError(f"markers {begin} / {end} not found (one pair per run folder)", doc)
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
         with atomic_write(doc) as f:
-            f.write(f"{head}{DOC_BEGIN}\n{table}\n{DOC_END}{tail}")
+            f.write(f"{head}{begin}\n{table}\n{end}{tail}")
     return table
