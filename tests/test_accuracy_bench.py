@@ -43,7 +43,7 @@ def smoke_run(tmp_path_factory, shared_data):
 
 def test_table_has_every_model_split_and_condition(smoke_run) -> None:
     out, summary = smoke_run
-    assert summary["ran"] == JOB_COUNT == 26 and summary["skipped"] == 0
+    assert summary["ran"] == JOB_COUNT == 27 and summary["skipped"] == 0
     table = bench.write_table(summary["state"], out)
     expected = {(s, m, c) for s in bench.SPLITS for m in bench.MAIN_MODELS for c in bench.CONDITIONS}
     assert _table_rows(table) == expected
@@ -51,7 +51,12 @@ def test_table_has_every_model_split_and_condition(smoke_run) -> None:
     section = table.split("### Ablations on lpo_cmu_dance", 1)[1]
     rows = [line for line in section.splitlines() if line.startswith("| mpm_")]
     assert [r.split(":", 1)[0] for r in rows] == ["| mpm_pretrained", *(f"| {m}" for m in bench.ABLATIONS)]
-    for row in rows[1:]:
+    # With a windows budget the reference repeats mpm_pretrained step for step: the same seed, masks and figures.
+    jobs = summary["state"]["jobs"]
+    reference, pretrained = jobs["mpm_reference/lpo_cmu_dance"], jobs["mpm_pretrained/lpo_cmu_dance"]
+    assert reference["conditions"] == pretrained["conditions"] and reference["steps"] == pretrained["steps"]
+    assert "(mpm_reference)" in section and "(" not in rows[1].split("|", 6)[-1]  # the reference: no changes
+    for row in rows[2:]:
         assert len(re.findall(r"\([+-]\d+\.\d\)", row)) == len(bench.CONDITIONS) + 1, row
     assert (out / "results.md").read_text(encoding="utf-8").strip() == table.strip()
     assert "Machine:" in table and "4 training windows of 81 frames per model" in table
