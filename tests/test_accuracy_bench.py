@@ -246,3 +246,16 @@ def test_the_table_goes_between_its_run_folders_markers(smoke_run, tmp_path) -> 
     with pytest.raises(bench.PoseDataError, match="not found"):
         bench.write_table(summary["state"], out, doc)
     assert doc.read_text(encoding="utf-8") == "no markers\n"
+
+
+def test_a_second_run_on_the_same_folder_is_refused(smoke_run) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    out, _ = smoke_run
+    before = (out / "state.json").read_bytes()
+    with open(out / "run.lock", "a+b") as held:  # as a run in another process holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(bench.PoseDataError, match="another run is using this folder"):
+            bench.run(bench.Settings(**SMOKE), out, log=lambda *_: None)
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert (out / "state.json").read_bytes() == before
+    assert bench.run(bench.Settings(**SMOKE), out, log=lambda *_: None)["skipped"] == JOB_COUNT

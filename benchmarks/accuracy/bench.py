@@ -48,6 +48,7 @@ baselines cannot take 3D input). MPM lifts masked windows in two passes, as the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -704,9 +705,35 @@ def _job_entry(args: tuple) -> dict:
     return run_job(model, split, settings, out_dir)
 
 
+@contextlib.contextmanager
+def _folder_lock(out_dir: Path):
+    """Hold ``<out>/run.lock`` for a run: a second run on the same folder would overwrite the first one's results
+    with its own copy of the state, so it is refused. (No locking where ``fcntl`` is missing, i.e. on Windows.)"""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(out_dir / "run.lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PoseDataError("another run is using this folder; wait for it or use another --out", out_dir) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run(settings: Settings, out_dir: Path, jobs: int = 1, stop_after_s: float | None = None, log=print) -> dict:
-    """Run every (model, split) job not finished yet; returns ``{"ran": n, "skipped": n, "state": state}``."""
+    """Run every (model, split) job not finished yet; returns ``{"ran": n, "skipped": n, "state": state}``. One run
+    per folder at a time (``_folder_lock``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(out_dir):
+        return _run_locked(settings, out_dir, jobs, stop_after_s, log)
+
+
+def _run_locked(settings: Settings, out_dir: Path, jobs: int, stop_after_s: float | None, log) -> dict:
     state_path = out_dir / "state.json"
     state = _read_state(state_path)
     if state is None:
