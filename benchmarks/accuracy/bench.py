@@ -63,6 +63,7 @@ import numpy as np
 
 from mpm_core.atomic import atomic_write
 from mpm_core.errors import PoseDataError
+from mpm_core.skeleton import H36M_JOINTS
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -71,9 +72,6 @@ VAL_OLD_LIST = HERE / "val_old_clips.txt"
 RECIPE = REPO / "configs" / "refine_limbs.json"
 #: Pretraining settings (masks, losses) of the shipped recipe's stage 1.
 PRETRAIN_RECIPE = REPO / "configs" / "default.json"
-
-
-H36M_JOINT_COUNT = 17
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ class Ablation:
     def mask_ratio(self) -> float:
         """Share of (frame, joint) inputs hidden by these pretraining masks (as ``masking.spatio_temporal``)."""
         hidden = min(round(self.frame_ratio * self.window), self.window - 1) / self.window
-        return hidden + (1 - hidden) * self.joints_per_frame / H36M_JOINT_COUNT
+        return hidden + (1 - hidden) * self.joints_per_frame / len(H36M_JOINTS)
 
 
 #: What ``mpm_pretrained`` is (the shipped recipe's pretraining masks and window); the ablations' reference.
