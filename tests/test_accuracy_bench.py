@@ -43,7 +43,7 @@ def smoke_run(tmp_path_factory, shared_data):
 
 def test_table_has_every_model_split_and_condition(smoke_run) -> None:
     out, summary = smoke_run
-    assert summary["ran"] == JOB_COUNT == 27 and summary["skipped"] == 0
+    assert summary["ran"] == JOB_COUNT == 31 and summary["skipped"] == 0
     table = bench.write_table(summary["state"], out)
     expected = {(s, m, c) for s in bench.SPLITS for m in bench.MAIN_MODELS for c in bench.CONDITIONS}
     assert _table_rows(table) == expected
@@ -68,6 +68,8 @@ def test_table_has_every_model_split_and_condition(smoke_run) -> None:
         if result["model"] != "mpm_shipped":
             assert result["windows"] == 4 and result["steps"] == 2, key
     assert jobs_param(summary, "mpm_shipped") == jobs_param(summary, "mpm_scratch") > 500_000
+    # The larger MPM: the shipped architecture made wider and deeper (3.8 M parameters against 0.59 M).
+    assert jobs_param(summary, "mpm_large") > 6 * jobs_param(summary, "mpm_pretrained")
     # The shipped model is a trained model: far better than 4 windows of training, which shows the metrics work.
     jobs = summary["state"]["jobs"]
     assert (
@@ -172,6 +174,35 @@ def test_splits_hold_out_what_they_say(shared_data) -> None:
     train, test = bench.split_keys("val_new", infos)
     assert not {c.key for c in train} & {c.key for c in test}
     assert {c.set_name for c in test} == {c.set_name for c in infos if sum(i.set_name == c.set_name for i in infos) > 1}
+
+
+def test_the_shipped_models_seen_clips_follow_its_own_split(shared_data) -> None:
+    """The table warns when the shipped model trained on a split's test clips: counted from its sidecar's own
+    training sets and hash split (the library's ``split_clips``), not from the benchmark's splits."""
+    from types import SimpleNamespace
+
+    from mpm_core.model.checkpoint import default_model_path, read_sidecar
+    from mpm_core.model.config import ALL_SETS
+    from mpm_core.model.data import list_clips, split_clips
+
+    infos = list_clips(shared_data("mocap"), list(ALL_SETS))
+    meta = read_sidecar(default_model_path())
+    data = meta["training"]["config"]["data"]
+    assert "cmu_dance_corpus" in data["sets"]  # stage 5 trained on it
+    mine = [i for i in infos if i.set_name in data["sets"]]
+    _, val = split_clips([SimpleNamespace(info=i) for i in mine], data["val_fraction"], data["split_salt"])
+    held = bench.hash_split_test_keys(mine, data["val_fraction"], data["split_salt"])
+    assert held == {c.info.key for c in val} and 0 < len(held) < len(mine)
+    settings = bench.Settings(budget=bench.Budget(1, "windows"), data_root=str(shared_data("mocap")))
+    for split in bench.SPLITS:
+        _, test = bench.split_keys(split, infos)
+        seen = bench.shipped_overlap([SimpleNamespace(info=i) for i in test], meta, settings)
+        assert seen == sum(i.key not in held for i in test), split
+        # Its validation clips are the old split's; the dance performers were mostly in its training data.
+        if split == "val_old":
+            assert seen == 0
+        if split == "lpo_cmu_dance":
+            assert 0 < seen < len(test)
 
 
 def test_ablations_train_with_the_masks_and_window_they_name(tmp_path, monkeypatch, shared_data) -> None:
